@@ -1,0 +1,55 @@
+// Layering as in VS Code: code that must run anywhere imports no Node, DOM or Electron;
+// the renderer talks only to the bridge contract; the preload imports only the contract.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+const anywhereGlobs = [
+  'packages/nip06/src/**/*.ts',
+  'packages/line-ops/src/**/*.ts',
+  'packages/world-client/src/core/**/*.ts',
+  'apps/desktop/src/shared/**/*.ts',
+];
+
+export default tseslint.config(
+  {
+    ignores: ['**/node_modules/**', '**/dist/**', '**/out/**', '.tools/**', '**/module_bindings/**', '**/*.d.ts'],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'off',
+      'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  {
+    files: anywhereGlobs,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...nodeBuiltins, 'electron', 'react-dom'].map((name) => ({
+            name,
+            message: 'This layer runs anywhere: no Node, DOM or Electron imports.',
+          })),
+        },
+      ],
+      'no-restricted-globals': ['error', 'window', 'document', 'process', 'Buffer', 'require'],
+    },
+  },
+  {
+    files: ['apps/desktop/src/renderer/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...nodeBuiltins, 'electron'].map((name) => ({ name, message: 'The renderer talks only to the bridge.' })),
+          patterns: [{ group: ['**/main/**', '**/core/**', '@autopilot/world-client*'], message: 'The renderer talks only to the bridge.' }],
+        },
+      ],
+    },
+  },
+);

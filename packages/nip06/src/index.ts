@@ -1,0 +1,51 @@
+export { Nip06Error, type Nip06ErrorCode } from './errors';
+export {
+  MNEMONIC_WORD_COUNTS,
+  generateMnemonic,
+  normalizeMnemonic,
+  validateMnemonic,
+  type MnemonicProblemCode,
+  type MnemonicStrength,
+  type MnemonicValidation,
+} from './mnemonic';
+export {
+  MAX_ACCOUNT,
+  NostrIdentity,
+  deriveIdentity,
+  hexToNpub,
+  identityFromPrivateKey,
+  nip06DerivationPath,
+  npubToHex,
+  parsePrivateKey,
+  type DeriveIdentityOptions,
+} from './identity';
+export {
+  NIP98_KIND,
+  NIP98_MAX_TOKEN_LENGTH,
+  checkNip98Event,
+  createNip98AuthHeader,
+  parseNip98AuthHeader,
+  signEvent,
+  verifyEvent,
+  type EventTemplate,
+  type Nip98CheckCode,
+  type Nip98CheckOptions,
+  type Nip98CheckResult,
+  type Nip98HeaderOptions,
+  type Nip98ParseCode,
+  type Nip98ParseResult,
+  type NostrEvent,
+  type VerifiedEvent,
+} from './signing';
+export {
+  DEFAULT_SCRYPT_LOG_N,
+  EncryptedFileKeystore,
+  InMemoryKeystorageStorage,
+  InMemoryKeystoreStorage,
+  KeystoreError,
+  type AccountInfo,
+  type EncryptedFileKeystoreOptions,
+  type Keystore,
+  type KeystoreErrorCode,
+  type KeystoreStorage,
+} from './keystore';

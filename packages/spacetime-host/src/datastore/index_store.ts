@@ -1,0 +1,97 @@
+// An ordered index over a table's rows: entries sorted by key (the index columns' values, in
+// index column order, compared as SATS values), ties broken by row id so scans are stable.
+// Hash and direct indexes share this structure; only btree/direct allow range scans.
+import { compareValues } from '../sats/compare';
+import type { IndexDef } from '../module/catalog';
+import type { StoredRow } from './rows';
+
+export type Bound = { kind: 'included'; value: unknown } | { kind: 'excluded'; value: unknown } | { kind: 'unbounded' };
+
+export class IndexStore {
+  readonly entries: StoredRow[] = [];
+  constructor(readonly def: IndexDef) {}
+
+  keyOf(row: StoredRow): unknown[] {
+    const cols = this.def.columns;
+    const key = new Array(cols.length);
+    for (let i = 0; i < cols.length; i++) key[i] = row.value[cols[i]!];
+    return key;
+  }
+
+  /** Compare a row's key with the first `n` values of `key`. */
+  private cmpPrefix(row: StoredRow, key: unknown[], n: number): number {
+    const cols = this.def.columns;
+    const els = this.def.keyTy.elements;
+    for (let i = 0; i < n; i++) {
+      const c = compareValues(els[i]!.ty, row.value[cols[i]!], key[i]);
+      if (c) return c;
+    }
+    return 0;
+  }
+
+  /** First position whose key prefix is >= key (strict=false) or > key (strict=true), over n columns. */
+  private bound(key: unknown[], n: number, strict: boolean): number {
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = this.cmpPrefix(this.entries[mid]!, key, n);
+      if (c < 0 || (strict && c === 0)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private position(row: StoredRow): number {
+    const key = this.keyOf(row);
+    let lo = this.bound(key, key.length, false);
+    const hi = this.bound(key, key.length, true);
+    // Within equal keys, entries are ordered by row id.
+    let h = hi;
+    while (lo < h) {
+      const mid = (lo + h) >>> 1;
+      if (this.entries[mid]!.id < row.id) lo = mid + 1;
+      else h = mid;
+    }
+    return lo;
+  }
+
+  insert(row: StoredRow): void {
+    this.entries.splice(this.position(row), 0, row);
+  }
+
+  remove(row: StoredRow): void {
+    const at = this.position(row);
+    if (this.entries[at] !== row) throw new Error(`index ${this.def.name} is missing a row it should hold`);
+    this.entries.splice(at, 1);
+  }
+
+  /** Rows whose full key equals `key`. */
+  point(key: unknown[]): StoredRow[] {
+    const lo = this.bound(key, key.length, false);
+    const hi = this.bound(key, key.length, true);
+    return this.entries.slice(lo, hi);
+  }
+
+  /** Any row holding `key` other than `except` (for unique checks). */
+  findOther(key: unknown[], except?: StoredRow): StoredRow | undefined {
+    const lo = this.bound(key, key.length, false);
+    const hi = this.bound(key, key.length, true);
+    for (let i = lo; i < hi; i++) if (this.entries[i] !== except) return this.entries[i];
+    return undefined;
+  }
+
+  /** Rows whose first prefix.length columns equal prefix and whose next column lies within [start, end]. */
+  range(prefix: unknown[], start: Bound, end: Bound): StoredRow[] {
+    const p = prefix.length;
+    const withV = (v: unknown) => [...prefix, v];
+    const lo =
+      start.kind === 'unbounded' ? this.bound(prefix, p, false) : this.bound(withV(start.value), p + 1, start.kind === 'excluded');
+    const hi = end.kind === 'unbounded' ? this.bound(prefix, p, true) : this.bound(withV(end.value), p + 1, end.kind === 'included');
+    return lo < hi ? this.entries.slice(lo, hi) : [];
+  }
+
+  clear(): void {
+    this.entries.length = 0;
+  }
+}

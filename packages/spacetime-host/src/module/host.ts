@@ -1,0 +1,562 @@
+// ModuleHost: one database running one module. It owns the realm, the datastore and the
+// catalog; runs reducers, lifecycle hooks, procedures, schedules and views one at a time, each
+// in its own transaction; and publishes every commit (net table deltas, event rows, view
+// deltas) to listeners such as the subscription manager.
+import pino, { type Logger } from 'pino';
+import { Datastore, type CommitResult, type TableDelta, type TableStore } from '../datastore/datastore';
+import { DatastoreError, Errno } from '../datastore/errors';
+import type { StoredRow } from '../datastore/rows';
+import { Reader, decodeValue, type SumValue } from '../sats/codec';
+import { bytesKey } from '../datastore/rows';
+import { Abi } from './abi';
+import { bundleModule, type ModuleBundle } from './bundle';
+import { buildCatalog, type Catalog, type ProcedureDef, type ReducerDef, type ViewDef } from './catalog';
+import { decodeRawModuleDef } from './rawdef';
+import { evaluateModule, type LoadedRealm, type ModuleHooks } from './realm';
+
+export const INTERNAL_ERROR_TEXT = 'The instance encountered a fatal error.';
+/** Upstream's limit: a ScheduleAt delay of 2^36 - 1 ms or more is refused. */
+const MAX_SCHEDULE_DELAY_MICROS = ((1n << 36n) - 1n) * 1000n;
+
+export interface Caller {
+  identity: bigint;
+  /** 0n = no connection (scheduled and system calls). */
+  connectionId: bigint;
+}
+
+export interface ViewRow {
+  bytes: Uint8Array;
+  value: unknown[];
+}
+
+export interface ViewDelta {
+  instance: ViewInstance;
+  inserts: ViewRow[];
+  deletes: ViewRow[];
+}
+
+export interface CommitEvent {
+  /** Monotonic transaction number within this host process. */
+  txId: number;
+  timestamp: bigint;
+  /** The reducer call that produced the transaction, if any (procedures and schedule cleanup have none). */
+  reducer: { def: ReducerDef; args: Uint8Array; caller: Caller } | undefined;
+  tables: TableDelta[];
+  events: TableDelta[];
+  views: ViewDelta[];
+}
+
+export type CallOutcome =
+  | { kind: 'committed'; timestamp: bigint; commit: CommitEvent }
+  | { kind: 'user_error'; timestamp: bigint; message: string }
+  | { kind: 'internal_error'; timestamp: bigint; message: string; detail: string };
+
+export type ProcedureOutcome =
+  | { kind: 'returned'; timestamp: bigint; durationMicros: bigint; value: Uint8Array }
+  | { kind: 'internal_error'; timestamp: bigint; durationMicros: bigint; message: string };
+
+export class ViewInstance {
+  /** Row key (bytes) → row and multiplicity: a view may return duplicates. */
+  rows = new Map<string, { row: ViewRow; count: number }>();
+  refs = 0;
+  constructor(
+    readonly def: ViewDef,
+    readonly sender: bigint | null,
+  ) {}
+  allRows(): ViewRow[] {
+    const out: ViewRow[] = [];
+    for (const { row, count } of this.rows.values()) for (let i = 0; i < count; i++) out.push(row);
+    return out;
+  }
+}
+
+export interface ModuleHostOptions {
+  module: string | ModuleBundle;
+  name: string;
+  databaseIdentity: bigint;
+  ownerIdentity?: bigint;
+  logger?: Logger;
+  now?: () => bigint;
+  /** Evaluates a view's RawSql result (module query builder) against committed state + the open tx. */
+  rawSqlView?: (host: ModuleHost, view: ViewDef, sender: bigint | null, sql: string) => ViewRow[];
+}
+
+export class ModuleHost {
+  readonly catalog: Catalog;
+  readonly datastore: Datastore;
+  readonly logger: Logger;
+  private readonly realm: LoadedRealm;
+  private hooksReady = false;
+  private readonly clients = new Map<bigint, { identity: bigint; jwtPayload: string }>();
+  private readonly listeners = new Set<(c: CommitEvent) => void>();
+  private readonly viewInstances = new Map<string, ViewInstance>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly immediateQueue: { name: string; args: Uint8Array }[] = [];
+  private nextTxId = 1;
+  private lastTimestamp = 0n;
+  private runningFunction: string | undefined;
+  private procedureTx: { timestamp: bigint } | undefined;
+  private closed = false;
+
+  static async create(opts: ModuleHostOptions): Promise<ModuleHost> {
+    const bundle = typeof opts.module === 'string' ? await bundleModule(opts.module) : opts.module;
+    return new ModuleHost(bundle, opts);
+  }
+
+  private constructor(
+    readonly bundle: ModuleBundle,
+    private readonly opts: ModuleHostOptions,
+  ) {
+    this.logger = opts.logger ?? pino({ level: 'silent' });
+    let datastoreRef: Datastore | undefined;
+    const abi = new Abi({
+      get datastore() {
+        return datastoreRef;
+      },
+      logger: this.logger,
+      hooks: () => (this.hooksReady ? this.realm.hooks : undefined),
+      databaseIdentity: () => opts.databaseIdentity,
+      jwtPayload: (cid) => this.clients.get(cid)?.jwtPayload,
+      currentFunction: () => this.runningFunction,
+      scheduleImmediate: (name, args) => this.enqueueImmediate(name, args),
+      checkScheduleRow: (table, row) => this.checkScheduleRow(table, row),
+      procedureStartTx: () => this.procedureStartTx(),
+      procedureCommitTx: () => this.procedureCommitTx(),
+      procedureAbortTx: () => this.procedureAbortTx(),
+    });
+    this.realm = evaluateModule(bundle, abi.syscalls());
+    this.catalog = buildCatalog(decodeRawModuleDef(this.realm.hooks.__describe_module__()));
+    datastoreRef = this.datastore = new Datastore(this.catalog);
+    this.hooksReady = true;
+  }
+
+  get hooks(): ModuleHooks {
+    return this.realm.hooks;
+  }
+
+  get databaseIdentity(): bigint {
+    return this.opts.databaseIdentity;
+  }
+
+  get ownerIdentity(): bigint {
+    return this.opts.ownerIdentity ?? this.opts.databaseIdentity;
+  }
+
+  onCommit(listener: (c: CommitEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private now(): bigint {
+    const t = this.opts.now ? this.opts.now() : BigInt(Date.now()) * 1000n;
+    this.lastTimestamp = t > this.lastTimestamp ? t : this.lastTimestamp;
+    return this.lastTimestamp;
+  }
+
+  // ---- initialisation ----
+
+  /** Run `init` for a fresh database (not on restarts). */
+  initialize(): CallOutcome | undefined {
+    const init = this.catalog.reducers.find((r) => r.lifecycle === 'init');
+    const outcome = init ? this.runReducer(init, new Uint8Array(0), { identity: this.ownerIdentity, connectionId: 0n }) : undefined;
+    this.armAllSchedules();
+    return outcome;
+  }
+
+  // ---- reducers ----
+
+  private describeError(e: unknown): string {
+    if (e instanceof Error) return e.stack ?? `${e.name}: ${e.message}`;
+    try {
+      return String(e);
+    } catch {
+      return 'unprintable error';
+    }
+  }
+
+  private isSenderError(e: unknown): boolean {
+    const cls = this.realm.hooks.__sender_error_class__;
+    return typeof e === 'object' && e !== null && e instanceof cls;
+  }
+
+  /** Run `body` in a fresh transaction; commit (with view refresh) on success, roll back on a throw. */
+  private transact(
+    fnName: string,
+    timestamp: bigint,
+    reducer: CommitEvent['reducer'],
+    body: () => void,
+  ): CallOutcome {
+    if (this.datastore.inTransaction) throw new Error('transaction already open');
+    this.datastore.begin();
+    this.runningFunction = fnName;
+    try {
+      body();
+    } catch (e) {
+      this.datastore.rollback();
+      this.runningFunction = undefined;
+      if (this.isSenderError(e)) return { kind: 'user_error', timestamp, message: String((e as Error).message) };
+      const detail = this.describeError(e);
+      this.logger.error({ function: fnName }, `reducer ${fnName} failed: ${detail}`);
+      return { kind: 'internal_error', timestamp, message: INTERNAL_ERROR_TEXT, detail };
+    }
+    let commit: CommitEvent;
+    try {
+      commit = this.finishTransaction(timestamp, reducer);
+    } catch (e) {
+      // A view that throws while refreshing fails the whole transaction, as upstream does.
+      if (this.datastore.inTransaction) this.datastore.rollback();
+      const detail = this.describeError(e);
+      this.logger.error({ function: fnName }, `transaction of ${fnName} failed while refreshing views: ${detail}`);
+      return { kind: 'internal_error', timestamp, message: INTERNAL_ERROR_TEXT, detail };
+    } finally {
+      this.runningFunction = undefined;
+    }
+    return { kind: 'committed', timestamp, commit };
+  }
+
+  /** Refresh views, commit, re-arm schedules, notify listeners. */
+  private finishTransaction(timestamp: bigint, reducer: CommitEvent['reducer']): CommitEvent {
+    const pending = this.datastore.pendingDelta();
+    const views = pending.empty ? [] : this.refreshViews();
+    const result: CommitResult = this.datastore.commit();
+    const commit: CommitEvent = { txId: this.nextTxId++, timestamp, reducer, tables: result.tables, events: result.events, views };
+    this.applyViewDeltas(views);
+    this.rearmSchedules(result.tables);
+    for (const l of this.listeners) {
+      try {
+        l(commit);
+      } catch (e) {
+        this.logger.error({ err: e }, 'commit listener failed');
+      }
+    }
+    return commit;
+  }
+
+  runReducer(def: ReducerDef, args: Uint8Array, caller: Caller, timestamp = this.now()): CallOutcome {
+    const hooks = this.realm.hooks;
+    const copy = new ArrayBuffer(args.length);
+    new Uint8Array(copy).set(args);
+    const view = new this.realm.DataView(copy);
+    return this.transact(def.name, timestamp, { def, args, caller }, () => {
+      const ret = hooks.__call_reducer__(def.id, caller.identity, caller.connectionId, timestamp, view);
+      if (ret !== undefined) throw new TypeError('Reducer returned a value other than `undefined`');
+    });
+  }
+
+  /** A client's CallReducer: by canonical or source name; lifecycle/scheduled reducers are refused. */
+  callReducer(
+    name: string,
+    args: Uint8Array,
+    caller: Caller,
+  ): CallOutcome | { kind: 'refused'; timestamp: bigint; message: string } {
+    const def = this.catalog.reducerByName.get(name);
+    const timestamp = this.now();
+    if (!def) return { kind: 'refused', timestamp, message: `no such reducer: ${name}` };
+    if (def.lifecycle) return { kind: 'refused', timestamp, message: `can't directly call special ${def.lifecycle} lifecycle reducer ${def.name}` };
+    if (!def.clientCallable && caller.identity !== this.ownerIdentity) return { kind: 'refused', timestamp, message: `no such reducer: ${name}` };
+    try {
+      const r = new Reader(args);
+      decodeValue(def.paramsTy, r);
+      if (r.remaining) throw new Error(`${r.remaining} trailing bytes`);
+    } catch (e) {
+      return { kind: 'refused', timestamp, message: `invalid arguments for reducer ${def.name}: ${(e as Error).message}` };
+    }
+    const outcome = this.runReducer(def, args, caller, timestamp);
+    this.drainImmediate();
+    return outcome;
+  }
+
+  // ---- connections ----
+
+  /** Register a connection and run on_connect; a failure refuses the connection. */
+  connectClient(identity: bigint, connectionId: bigint, jwtPayload: string): CallOutcome | undefined {
+    this.clients.set(connectionId, { identity, jwtPayload });
+    const def = this.catalog.reducers.find((r) => r.lifecycle === 'on_connect');
+    if (!def) return undefined;
+    const outcome = this.runReducer(def, new Uint8Array(0), { identity, connectionId });
+    if (outcome.kind !== 'committed') this.clients.delete(connectionId);
+    return outcome;
+  }
+
+  disconnectClient(identity: bigint, connectionId: bigint): void {
+    if (!this.clients.has(connectionId)) return;
+    const def = this.catalog.reducers.find((r) => r.lifecycle === 'on_disconnect');
+    if (def && !this.closed) this.runReducer(def, new Uint8Array(0), { identity, connectionId });
+    this.clients.delete(connectionId);
+  }
+
+  connectedClients(): { identity: bigint; connectionId: bigint }[] {
+    return [...this.clients].map(([connectionId, c]) => ({ identity: c.identity, connectionId }));
+  }
+
+  // ---- procedures ----
+
+  callProcedure(name: string, args: Uint8Array, caller: Caller): ProcedureOutcome {
+    const started = this.now();
+    const def: ProcedureDef | undefined = this.catalog.procedureByName.get(name);
+    const fail = (message: string): ProcedureOutcome => ({ kind: 'internal_error', timestamp: 0n, durationMicros: 0n, message });
+    if (!def || (!def.clientCallable && caller.identity !== this.ownerIdentity)) return fail(`no such procedure: ${name}`);
+    try {
+      const r = new Reader(args);
+      decodeValue(def.paramsTy, r);
+      if (r.remaining) throw new Error(`${r.remaining} trailing bytes`);
+    } catch (e) {
+      return fail(`invalid arguments for procedure ${def.name}: ${(e as Error).message}`);
+    }
+    this.runningFunction = def.name;
+    const t0 = process.hrtime.bigint();
+    try {
+      const value = this.realm.hooks.__call_procedure__(def.id, caller.identity, caller.connectionId, started, new Uint8Array(args));
+      return { kind: 'returned', timestamp: started, durationMicros: (process.hrtime.bigint() - t0) / 1000n, value: new Uint8Array(value) };
+    } catch (e) {
+      const detail = this.describeError(e);
+      this.logger.error({ function: def.name }, `procedure ${def.name} failed: ${detail}`);
+      return { kind: 'internal_error', timestamp: started, durationMicros: (process.hrtime.bigint() - t0) / 1000n, message: e instanceof Error ? e.message : String(e) };
+    } finally {
+      if (this.procedureTx) {
+        this.datastore.rollback();
+        this.procedureTx = undefined;
+      }
+      this.runningFunction = undefined;
+      this.drainImmediate();
+    }
+  }
+
+  private procedureStartTx(): bigint {
+    if (this.procedureTx || this.datastore.inTransaction) throw new DatastoreError(Errno.WOULD_BLOCK_TRANSACTION);
+    const timestamp = this.now();
+    this.datastore.begin();
+    this.procedureTx = { timestamp };
+    return timestamp;
+  }
+
+  private procedureCommitTx(): void {
+    if (!this.procedureTx) throw new DatastoreError(Errno.TRANSACTION_NOT_ANONYMOUS);
+    const { timestamp } = this.procedureTx;
+    this.procedureTx = undefined;
+    try {
+      this.finishTransaction(timestamp, undefined);
+    } catch (e) {
+      if (this.datastore.inTransaction) this.datastore.rollback();
+      throw e;
+    }
+  }
+
+  private procedureAbortTx(): void {
+    if (!this.procedureTx) throw new DatastoreError(Errno.TRANSACTION_NOT_ANONYMOUS);
+    this.procedureTx = undefined;
+    this.datastore.rollback();
+  }
+
+  // ---- views ----
+
+  private viewKey(def: ViewDef, sender: bigint | null): string {
+    return def.isAnonymous ? `${def.name}` : `${def.name}:${sender}`;
+  }
+
+  /** Take a reference to a view instance, materialising it between transactions. */
+  acquireView(def: ViewDef, sender: bigint): ViewInstance {
+    const s = def.isAnonymous ? null : sender;
+    const key = this.viewKey(def, s);
+    let inst = this.viewInstances.get(key);
+    if (!inst) {
+      inst = new ViewInstance(def, s);
+      this.datastore.begin();
+      try {
+        for (const row of this.computeView(inst)) this.addViewRow(inst, row);
+      } finally {
+        this.datastore.rollback();
+      }
+      this.viewInstances.set(key, inst);
+    }
+    inst.refs++;
+    return inst;
+  }
+
+  releaseView(inst: ViewInstance): void {
+    if (--inst.refs <= 0) this.viewInstances.delete(this.viewKey(inst.def, inst.sender));
+  }
+
+  private addViewRow(inst: ViewInstance, row: ViewRow): void {
+    const k = bytesKey(row.bytes);
+    const hit = inst.rows.get(k);
+    if (hit) hit.count++;
+    else inst.rows.set(k, { row, count: 1 });
+  }
+
+  private computeView(inst: ViewInstance): ViewRow[] {
+    const { def } = inst;
+    const hooks = this.realm.hooks;
+    const prev = this.runningFunction;
+    this.runningFunction = def.name;
+    try {
+      const out = def.isAnonymous ? hooks.__call_view_anon__(def.hookIndex, new Uint8Array(0)) : hooks.__call_view__(def.hookIndex, inst.sender!, new Uint8Array(0));
+      const data: Uint8Array = out instanceof Uint8Array || ArrayBuffer.isView(out) ? (out as Uint8Array) : (out as { data: Uint8Array }).data;
+      const r = new Reader(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      const header = r.u8();
+      if (header === 1) {
+        const sql = r.string();
+        if (!this.opts.rawSqlView) throw new Error(`view ${def.name} returned a query, which this host cannot evaluate`);
+        return this.opts.rawSqlView(this, def, inst.sender, sql);
+      }
+      if (header !== 0) throw new Error(`view ${def.name} returned an unknown result header ${header}`);
+      const n = r.u32();
+      const rows: ViewRow[] = [];
+      for (let i = 0; i < n; i++) {
+        const start = r.offset;
+        const value = decodeValue(def.rowTy, r) as unknown[];
+        rows.push({ bytes: r.bytes.slice(start, r.offset), value });
+      }
+      return rows;
+    } finally {
+      this.runningFunction = prev;
+    }
+  }
+
+  /** Recompute every live view inside the open transaction; returns row differences. */
+  private refreshViews(): ViewDelta[] {
+    const deltas: ViewDelta[] = [];
+    for (const inst of this.viewInstances.values()) {
+      const next = new Map<string, { row: ViewRow; count: number }>();
+      for (const row of this.computeView(inst)) {
+        const k = bytesKey(row.bytes);
+        const hit = next.get(k);
+        if (hit) hit.count++;
+        else next.set(k, { row, count: 1 });
+      }
+      const inserts: ViewRow[] = [];
+      const deletes: ViewRow[] = [];
+      for (const [k, { row, count }] of next) {
+        const before = inst.rows.get(k)?.count ?? 0;
+        for (let i = before; i < count; i++) inserts.push(row);
+      }
+      for (const [k, { row, count }] of inst.rows) {
+        const after = next.get(k)?.count ?? 0;
+        for (let i = after; i < count; i++) deletes.push(row);
+      }
+      if (inserts.length || deletes.length) deltas.push({ instance: inst, inserts, deletes, next } as ViewDelta & { next: typeof next });
+    }
+    return deltas;
+  }
+
+  private applyViewDeltas(deltas: ViewDelta[]): void {
+    for (const d of deltas) d.instance.rows = (d as ViewDelta & { next: ViewInstance['rows'] }).next;
+  }
+
+  // ---- schedules ----
+
+  private scheduleKey(table: TableStore, row: StoredRow): string {
+    return `${table.def.id}:${row.value[table.def.schedule!.idCol]}`;
+  }
+
+  private checkScheduleRow(table: TableStore, row: StoredRow): void {
+    const at = row.value[table.def.schedule!.atCol] as SumValue;
+    const micros = (at.value as [bigint])[0];
+    const delay = at.tag === 0 ? micros : micros - this.now();
+    if (delay >= MAX_SCHEDULE_DELAY_MICROS) {
+      throw new DatastoreError(Errno.SCHEDULE_AT_DELAY_TOO_LONG, `schedule delay of ${delay / 1000n} ms is too long`);
+    }
+  }
+
+  private armAllSchedules(): void {
+    for (const t of this.datastore.tables) if (t.def.schedule) for (const row of t.rows.values()) this.arm(t, row, undefined);
+  }
+
+  private rearmSchedules(deltas: TableDelta[]): void {
+    for (const d of deltas) {
+      if (!d.table.schedule) continue;
+      const table = this.datastore.tables[d.table.id]!;
+      for (const row of d.deletes) {
+        const key = this.scheduleKey(table, row);
+        clearTimeout(this.timers.get(key));
+        this.timers.delete(key);
+      }
+      for (const row of d.inserts) this.arm(table, row, undefined);
+    }
+  }
+
+  private arm(table: TableStore, row: StoredRow, lastIntended: bigint | undefined): void {
+    if (this.closed) return;
+    const key = this.scheduleKey(table, row);
+    clearTimeout(this.timers.get(key));
+    const at = row.value[table.def.schedule!.atCol] as SumValue;
+    const micros = (at.value as [bigint])[0];
+    const now = this.now();
+    let intended: bigint;
+    if (at.tag === 1) intended = micros;
+    else if (lastIntended === undefined) intended = now + micros;
+    else {
+      // Next tick strictly after now, keeping the original phase; missed ticks are skipped.
+      const period = micros > 0n ? micros : 1n;
+      const k = (now - lastIntended) / period + 1n;
+      intended = lastIntended + k * period;
+    }
+    const delayMs = Number(intended > now ? (intended - now) / 1000n : 0n);
+    const id = row.value[table.def.schedule!.idCol] as bigint;
+    const timer = setTimeout(() => this.fireSchedule(table, id, intended), Math.min(delayMs, 2 ** 31 - 1));
+    timer.unref?.();
+    this.timers.set(key, timer);
+  }
+
+  private fireSchedule(table: TableStore, id: bigint, intended: bigint): void {
+    const key = `${table.def.id}:${id}`;
+    this.timers.delete(key);
+    if (this.closed) return;
+    const pk = table.indexes.find((ix) => ix.def.columns.length === 1 && ix.def.columns[0] === table.def.schedule!.idCol);
+    const row = pk?.point([id])[0];
+    if (!row) return; // cancelled
+    const fnName = table.def.schedule!.functionName;
+    const at = row.value[table.def.schedule!.atCol] as SumValue;
+    const now = this.now();
+    const timestamp = now > intended ? now : intended;
+    const caller = { identity: this.databaseIdentity, connectionId: 0n };
+    const reducer = this.catalog.reducerByName.get(fnName);
+    const oneShot = at.tag === 1;
+    if (reducer) {
+      this.runReducer(reducer, row.bytes, caller, timestamp);
+      if (oneShot) this.deleteScheduleRow(table, id);
+    } else {
+      if (oneShot) this.deleteScheduleRow(table, id);
+      this.callProcedure(fnName, row.bytes, caller);
+    }
+    if (!oneShot) {
+      const current = pk?.point([id])[0];
+      if (current && current.key === row.key) this.arm(table, current, intended);
+    }
+    this.drainImmediate();
+  }
+
+  private deleteScheduleRow(table: TableStore, id: bigint): void {
+    const pk = table.indexes.find((ix) => ix.def.columns.length === 1 && ix.def.columns[0] === table.def.schedule!.idCol)!;
+    if (!pk.point([id])[0]) return;
+    this.transact(`${table.def.name} schedule cleanup`, this.now(), undefined, () => {
+      const row = pk.point([id])[0];
+      if (row) this.datastore.delete(table, row);
+    });
+  }
+
+  private enqueueImmediate(name: string, args: Uint8Array): void {
+    this.immediateQueue.push({ name, args });
+  }
+
+  private drainImmediate(): void {
+    if (!this.immediateQueue.length) return;
+    setImmediate(() => {
+      while (this.immediateQueue.length && !this.closed) {
+        const { name, args } = this.immediateQueue.shift()!;
+        const def = this.catalog.reducerByName.get(name);
+        if (!def) {
+          this.logger.warn(`volatile_nonatomic_schedule_immediate: no such reducer ${name}`);
+          continue;
+        }
+        this.runReducer(def, args, { identity: this.databaseIdentity, connectionId: 0n });
+      }
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+}

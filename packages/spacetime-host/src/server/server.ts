@@ -1,0 +1,497 @@
+// HTTP + WebSocket front of the host: the routes the `spacetimedb` SDK and CLI use (spec §3–4).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  AuthReason,
+  TokenAuthority,
+  connectionIdHex,
+  identityHex,
+  parseConnectionIdHex,
+  randomConnectionId,
+  publicKeyPem,
+  type SigningKey,
+} from '../auth/index';
+import { INTERNAL_ERROR_TEXT, type CallOutcome, type CommitEvent, type ModuleHost } from '../module/host';
+import { Writer, encodeValue } from '../sats/codec';
+import { JsonValueError, jsonToValue, valueToJson } from '../sats/json';
+import { compileSubscription, evaluate, runAdhocQuery } from '../sql/index';
+import { SubscriptionManager } from './subscriptions';
+import {
+  decodeClientFrame,
+  encodeServerMessage,
+  encodeString,
+  rowList,
+  type ClientMessage,
+  type QuerySetUpdateV,
+  type ServerMessage,
+} from './wire';
+
+export const PROTOCOL_V2 = 'v2.bsatn.spacetimedb';
+export const PROTOCOL_V3 = 'v3.bsatn.spacetimedb';
+/** Upstream's incoming message limit (32 MiB). Larger frames close the socket with 1009. */
+export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
+const COMPRESSION_THRESHOLD = 1024;
+const PING_INTERVAL_MS = 15_000;
+const IDLE_TIMEOUT_MS = 30_000;
+
+type Compression = 'None' | 'Gzip' | 'Brotli';
+
+export interface HostServerOptions {
+  module: ModuleHost;
+  name: string;
+  signingKey: SigningKey;
+  trustedIssuers: string[];
+  logger: Logger;
+  /** Force a protocol (tests); default: prefer v3, then v2, as offered. */
+  protocols?: ('v2' | 'v3')[];
+  host?: string;
+  port?: number;
+}
+
+interface Connection {
+  ws: WebSocket;
+  identity: bigint;
+  connectionId: bigint;
+  protocol: 'v2' | 'v3';
+  compression: Compression;
+  lastSeen: number;
+  /** Set while this connection's reducer runs, so its updates travel inside the ReducerResult. */
+  pendingCallerUpdates: QuerySetUpdateV[] | undefined;
+}
+
+export class HostServer {
+  readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly auth: TokenAuthority;
+  private readonly subs: SubscriptionManager;
+  private readonly conns = new Map<bigint, Connection>();
+  private readonly sockets = new Set<Socket>();
+  private pingTimer: NodeJS.Timeout | undefined;
+  private readonly log: Logger;
+  private readonly stopCommits: () => void;
+  private readonly chosenProtocol = new WeakMap<IncomingMessage, string>();
+
+  constructor(private readonly opts: HostServerOptions) {
+    this.log = opts.logger;
+    this.auth = new TokenAuthority({ signingKey: opts.signingKey, trustedIssuers: opts.trustedIssuers });
+    this.subs = new SubscriptionManager(opts.module);
+    this.http = createServer((req, res) => {
+      this.route(req, res).catch((e) => {
+        this.log.error({ err: e }, 'request failed');
+        if (!res.headersSent) this.json(res, 500, { error: 'internal error' });
+        else res.end();
+      });
+    });
+    this.http.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_MESSAGE_BYTES,
+      perMessageDeflate: false,
+      handleProtocols: (_offered, req) => this.chosenProtocol.get(req) ?? false,
+    });
+    this.http.on('upgrade', (req, socket, head) => {
+      this.upgrade(req, socket as Socket, head).catch((e) => {
+        this.log.error({ err: e }, 'upgrade failed');
+        this.rejectUpgrade(socket as Socket, 500, 'internal error');
+      });
+    });
+    this.stopCommits = opts.module.onCommit((c) => this.broadcast(c));
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(this.opts.port ?? 3000, this.opts.host ?? '127.0.0.1', () => resolve());
+    });
+    this.pingTimer = setInterval(() => this.keepalive(), PING_INTERVAL_MS);
+    this.pingTimer.unref();
+    const addr = this.http.address() as AddressInfo;
+    return `http://${this.opts.host ?? '127.0.0.1'}:${addr.port}`;
+  }
+
+  async close(): Promise<void> {
+    this.stopCommits();
+    clearInterval(this.pingTimer);
+    for (const c of this.conns.values()) c.ws.close(1001, 'host shutting down');
+    for (const c of [...this.conns.values()]) this.dropConnection(c);
+    await new Promise<void>((resolve) => {
+      this.http.close(() => resolve());
+      for (const s of this.sockets) s.destroy();
+    });
+  }
+
+  // ---- HTTP ----
+
+  private cors(res: ServerResponse): void {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Allow-Methods', '*');
+    res.setHeader('Access-Control-Allow-Headers', 'Authorization, Accept, Content-Type');
+  }
+
+  private json(res: ServerResponse, status: number, body: unknown): void {
+    res.statusCode = status;
+    res.setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+  }
+
+  private text(res: ServerResponse, status: number, body: string): void {
+    res.statusCode = status;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.end(body);
+  }
+
+  private async body(req: IncomingMessage, limit = MAX_MESSAGE_BYTES): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw Object.assign(new Error(`request body exceeds ${limit} bytes`), { status: 413 });
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  private credentials(req: IncomingMessage, url: URL): string | undefined {
+    const h = req.headers.authorization;
+    if (h?.startsWith('Bearer ')) return h.slice(7).trim();
+    return url.searchParams.get('token') ?? undefined;
+  }
+
+  private matchesDatabase(nameOrIdentity: string): boolean {
+    return nameOrIdentity === this.opts.name || nameOrIdentity.toLowerCase() === identityHex(this.opts.module.databaseIdentity);
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.cors(res);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    if (method === 'OPTIONS') return void res.writeHead(204).end();
+    if (path === '/v1/ping') return this.text(res, 200, '');
+    if (path === '/v1/identity' && method === 'POST') {
+      const minted = await this.auth.mintAnonymous();
+      return this.json(res, 200, { identity: minted.identityHex, token: minted.token });
+    }
+    if (path === '/v1/identity/websocket-token' && method === 'POST') {
+      const token = this.credentials(req, url);
+      if (!token) return this.text(res, 401, AuthReason.required);
+      const v = await this.auth.validate(token);
+      if (!v.ok) return this.text(res, v.status, v.reason);
+      return this.json(res, 200, { token: await this.auth.websocketToken(v.claims) });
+    }
+    if (path === '/v1/identity/public-key' && method === 'GET') {
+      res.setHeader('Content-Type', 'application/pem-certificate-chain');
+      return void res.end(publicKeyPem(this.opts.signingKey));
+    }
+    const verify = /^\/v1\/identity\/([0-9a-fA-F]{64})\/verify$/.exec(path);
+    if (verify && method === 'GET') {
+      const token = this.credentials(req, url);
+      if (!token) return this.text(res, 401, AuthReason.required);
+      const v = await this.auth.validate(token);
+      if (!v.ok) return this.text(res, v.status, v.reason);
+      return void res.writeHead(v.identityHex === verify[1]!.toLowerCase() ? 204 : 400).end();
+    }
+    const db = /^\/v1\/database\/([^/]+)(\/.*)?$/.exec(path);
+    if (db) {
+      if (!this.matchesDatabase(decodeURIComponent(db[1]!))) return this.text(res, 404, `no such database: ${db[1]}`);
+      return this.databaseRoute(req, res, url, db[2] ?? '', method);
+    }
+    this.text(res, 404, 'not found');
+  }
+
+  private async caller(req: IncomingMessage, url: URL, res: ServerResponse): Promise<{ identity: bigint } | undefined> {
+    const token = this.credentials(req, url);
+    if (!token) {
+      const minted = await this.auth.mintAnonymous();
+      return { identity: minted.identity };
+    }
+    const v = await this.auth.validate(token);
+    if (!v.ok) {
+      this.text(res, v.status, v.reason);
+      return undefined;
+    }
+    return { identity: v.identity };
+  }
+
+  private async databaseRoute(req: IncomingMessage, res: ServerResponse, url: URL, rest: string, method: string): Promise<void> {
+    const host = this.opts.module;
+    if (rest === '' && method === 'GET') {
+      return this.json(res, 200, { database_identity: identityHex(host.databaseIdentity), name: this.opts.name, owner_identity: identityHex(host.ownerIdentity) });
+    }
+    if (rest === '/schema' && method === 'GET') {
+      const { describeModule } = await import('../codegen/describe');
+      return this.json(res, 200, describeModule(host.catalog));
+    }
+    const call = /^\/call\/([^/]+)$/.exec(rest);
+    if (call && method === 'POST') {
+      const who = await this.caller(req, url, res);
+      if (!who) return;
+      const name = decodeURIComponent(call[1]!);
+      const def = host.catalog.reducerByName.get(name);
+      if (!def) return this.text(res, 404, `no such reducer: ${name}`);
+      let args: Uint8Array;
+      try {
+        const raw = await this.body(req);
+        const json = raw.length ? JSON.parse(raw.toString('utf8')) : [];
+        const w = new Writer();
+        encodeValue(def.paramsTy, jsonToValue(def.paramsTy, json), w);
+        args = w.finish();
+      } catch (e) {
+        const status = (e as { status?: number }).status ?? 400;
+        return this.text(res, status, e instanceof JsonValueError || e instanceof SyntaxError ? `invalid arguments: ${(e as Error).message}` : (e as Error).message);
+      }
+      const outcome = host.callReducer(name, args, { identity: who.identity, connectionId: 0n });
+      if (outcome.kind === 'committed') return void res.writeHead(200).end();
+      if (outcome.kind === 'user_error') return this.text(res, 530, outcome.message);
+      return this.text(res, outcome.kind === 'refused' ? 400 : 500, outcome.message);
+    }
+    if (rest === '/sql' && method === 'POST') {
+      const who = await this.caller(req, url, res);
+      if (!who) return;
+      const sql = (await this.body(req, 1 << 20)).toString('utf8');
+      const ctx = { catalog: host.catalog, sender: who.identity, isOwner: who.identity === host.ownerIdentity };
+      const out = runAdhocQuery(sql, ctx, this.subs.sourceFor(who.identity));
+      if (!out.ok) return this.text(res, 400, out.error);
+      return this.json(res, 200, [
+        {
+          schema: { elements: out.columns.map((c) => ({ name: c.name })) },
+          rows: out.rows.map((r) => r.map((v, i) => valueToJson(out.columns[i]!.ty, v))),
+        },
+      ]);
+    }
+    this.text(res, 404, 'not found');
+  }
+
+  // ---- WebSocket ----
+
+  private rejectUpgrade(socket: Socket, status: number, message: string): void {
+    const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' }[status] ?? 'Error';
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const m = /^\/v1\/database\/([^/]+)\/subscribe$/.exec(url.pathname);
+    if (!m) return this.rejectUpgrade(socket, 404, 'not found');
+    if (!this.matchesDatabase(decodeURIComponent(m[1]!))) return this.rejectUpgrade(socket, 404, `no such database: ${m[1]}`);
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const allowed = this.opts.protocols ?? ['v3', 'v2'];
+    const pick = allowed.map((p) => (p === 'v3' ? PROTOCOL_V3 : PROTOCOL_V2)).find((p) => offered.includes(p));
+    if (!pick) return this.rejectUpgrade(socket, 400, 'no valid protocol selected');
+    const compressionParam = url.searchParams.get('compression') ?? 'Brotli';
+    if (!['None', 'Gzip', 'Brotli'].includes(compressionParam)) return this.rejectUpgrade(socket, 400, `unknown compression ${compressionParam}`);
+
+    let connectionId: bigint;
+    const cidParam = url.searchParams.get('connection_id');
+    if (cidParam) {
+      const parsed = parseConnectionIdHex(cidParam);
+      if (!parsed.ok) return this.rejectUpgrade(socket, 400, parsed.message);
+      connectionId = parsed.connectionId;
+      if (this.conns.has(connectionId)) return this.rejectUpgrade(socket, 400, 'connection id already in use');
+    } else connectionId = randomConnectionId();
+
+    const token = this.credentials(req, url);
+    let identity: bigint;
+    let payloadJson: string;
+    let sessionToken: string;
+    if (token) {
+      const v = await this.auth.validate(token);
+      if (!v.ok) {
+        this.log.info({ reason: v.reason }, 'websocket refused: bad token');
+        return this.rejectUpgrade(socket, v.status, v.reason);
+      }
+      identity = v.identity;
+      payloadJson = v.payloadJson;
+      sessionToken = token;
+    } else {
+      const minted = await this.auth.mintAnonymous();
+      const v = await this.auth.validate(minted.token);
+      if (!v.ok) throw new Error('freshly minted token failed validation');
+      identity = minted.identity;
+      payloadJson = v.payloadJson;
+      sessionToken = minted.token;
+    }
+
+    const host = this.opts.module;
+    const connected = host.connectClient(identity, connectionId, payloadJson);
+    if (connected && connected.kind !== 'committed') {
+      const why = connected.kind === 'user_error' ? connected.message : INTERNAL_ERROR_TEXT;
+      this.log.info({ identity: identityHex(identity), why }, 'connection refused by client_connected');
+      return this.rejectUpgrade(socket, 403, why);
+    }
+
+    this.chosenProtocol.set(req, pick);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const conn: Connection = {
+        ws,
+        identity,
+        connectionId,
+        protocol: pick === PROTOCOL_V3 ? 'v3' : 'v2',
+        compression: compressionParam as Compression,
+        lastSeen: Date.now(),
+        pendingCallerUpdates: undefined,
+      };
+      this.conns.set(connectionId, conn);
+      this.subs.addSubscriber({ connectionId, identity, isOwner: identity === host.ownerIdentity });
+      this.send(conn, { tag: 'InitialConnection', value: { identity, connectionId, token: sessionToken } });
+      ws.on('message', (data, isBinary) => this.onMessage(conn, data as Buffer, isBinary));
+      ws.on('pong', () => (conn.lastSeen = Date.now()));
+      ws.on('close', () => this.dropConnection(conn));
+      ws.on('error', (e) => this.log.debug({ err: e, connection: connectionIdHex(connectionId) }, 'socket error'));
+    });
+  }
+
+  private dropConnection(conn: Connection): void {
+    if (!this.conns.has(conn.connectionId)) return;
+    this.conns.delete(conn.connectionId);
+    this.subs.removeSubscriber(conn.connectionId);
+    this.opts.module.disconnectClient(conn.identity, conn.connectionId);
+  }
+
+  private keepalive(): void {
+    const now = Date.now();
+    for (const c of this.conns.values()) {
+      if (now - c.lastSeen > IDLE_TIMEOUT_MS) {
+        c.ws.terminate();
+        this.dropConnection(c);
+      } else c.ws.ping();
+    }
+  }
+
+  private send(conn: Connection, msg: ServerMessage): void {
+    if (conn.ws.readyState !== conn.ws.OPEN) return;
+    const payload = encodeServerMessage(msg);
+    let tag = 0;
+    let body: Uint8Array = payload;
+    if (payload.length > COMPRESSION_THRESHOLD && conn.compression !== 'None') {
+      if (conn.compression === 'Gzip') {
+        tag = 2;
+        body = gzipSync(payload);
+      } else {
+        tag = 1;
+        body = brotliCompressSync(payload);
+      }
+    }
+    const frame = new Uint8Array(body.length + 1);
+    frame[0] = tag;
+    frame.set(body, 1);
+    conn.ws.send(frame);
+  }
+
+  private closeWithError(conn: Connection, message: string): void {
+    this.log.info({ connection: connectionIdHex(conn.connectionId), error: message }, 'closing connection after a bad message');
+    // Close reasons are limited to 123 bytes.
+    conn.ws.close(1011, Buffer.from(message).subarray(0, 120).toString());
+  }
+
+  private onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
+    conn.lastSeen = Date.now();
+    if (!isBinary) return this.closeWithError(conn, 'text frames are not supported; send BSATN binary frames');
+    let messages: ClientMessage[];
+    try {
+      messages = decodeClientFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), conn.protocol);
+    } catch (e) {
+      return this.closeWithError(conn, `invalid client message: ${(e as Error).message}`);
+    }
+    for (const msg of messages) {
+      try {
+        this.handle(conn, msg);
+      } catch (e) {
+        this.log.error({ err: e }, 'message handling failed');
+        return this.closeWithError(conn, `internal error: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private handle(conn: Connection, msg: ClientMessage): void {
+    const host = this.opts.module;
+    switch (msg.tag) {
+      case 'Subscribe': {
+        const { requestId, querySetId, queryStrings } = msg.value;
+        const r = this.subs.subscribe(conn.connectionId, querySetId.id, queryStrings);
+        if (r.ok) this.send(conn, { tag: 'SubscribeApplied', value: { requestId, querySetId, rows: r.rows } });
+        else this.send(conn, { tag: 'SubscriptionError', value: { requestId, querySetId, error: r.error } });
+        return;
+      }
+      case 'Unsubscribe': {
+        const { requestId, querySetId, flags } = msg.value;
+        const r = this.subs.unsubscribe(conn.connectionId, querySetId.id);
+        if (!r.ok) return this.send(conn, { tag: 'SubscriptionError', value: { requestId, querySetId, error: r.error } });
+        const rows = flags.tag === 'SendDroppedRows' ? r.rows : undefined;
+        return this.send(conn, { tag: 'UnsubscribeApplied', value: { requestId, querySetId, rows } });
+      }
+      case 'OneOffQuery': {
+        const { requestId, queryString } = msg.value;
+        const compiled = compileSubscription(queryString, { catalog: host.catalog, sender: conn.identity, isOwner: conn.identity === host.ownerIdentity });
+        if (!compiled.ok) return this.send(conn, { tag: 'OneOffQueryResult', value: { requestId, result: { tag: 'err', value: compiled.error } } });
+        const src = this.subs.sourceFor(conn.identity);
+        const tables = compiled.queries.map((q) => ({ table: q.returns.def.name, rows: rowList(evaluate(q, src)) }));
+        return this.send(conn, { tag: 'OneOffQueryResult', value: { requestId, result: { tag: 'ok', value: { tables } } } });
+      }
+      case 'CallReducer': {
+        const { requestId, reducer, args } = msg.value;
+        conn.pendingCallerUpdates = [];
+        let outcome: ReturnType<ModuleHost['callReducer']>;
+        try {
+          outcome = host.callReducer(reducer, args, { identity: conn.identity, connectionId: conn.connectionId });
+        } finally {
+          var updates = conn.pendingCallerUpdates; // eslint-disable-line no-var
+          conn.pendingCallerUpdates = undefined;
+        }
+        return this.send(conn, { tag: 'ReducerResult', value: { requestId, timestamp: outcome.timestamp, result: reducerResult(outcome, updates ?? []) } });
+      }
+      case 'CallProcedure': {
+        const { requestId, procedure, args } = msg.value;
+        const out = host.callProcedure(procedure, args, { identity: conn.identity, connectionId: conn.connectionId });
+        return this.send(conn, {
+          tag: 'ProcedureResult',
+          value: {
+            requestId,
+            timestamp: out.timestamp,
+            totalHostExecutionDuration: out.durationMicros,
+            status: out.kind === 'returned' ? { tag: 'Returned', value: out.value } : { tag: 'InternalError', value: out.message },
+          },
+        });
+      }
+    }
+  }
+
+  private broadcast(commit: CommitEvent): void {
+    const updates = this.subs.updatesFor(commit);
+    const callerConn = commit.reducer?.caller.connectionId;
+    for (const [connectionId, sets] of updates) {
+      const conn = this.conns.get(connectionId);
+      if (!conn) continue;
+      if (connectionId === callerConn && conn.pendingCallerUpdates) {
+        conn.pendingCallerUpdates.push(...sets);
+        continue;
+      }
+      this.send(conn, { tag: 'TransactionUpdate', value: { querySets: sets } });
+    }
+  }
+}
+
+function reducerResult(
+  outcome: CallOutcome | { kind: 'refused'; timestamp: bigint; message: string },
+  updates: QuerySetUpdateV[],
+): Extract<ServerMessage, { tag: 'ReducerResult' }>['value']['result'] {
+  switch (outcome.kind) {
+    case 'committed':
+      return { tag: 'Ok', value: { retValue: new Uint8Array(0), transactionUpdate: { querySets: updates } } };
+    case 'user_error':
+      return { tag: 'Err', value: encodeString(outcome.message) };
+    case 'internal_error':
+      return { tag: 'InternalError', value: outcome.message };
+    case 'refused':
+      return { tag: 'InternalError', value: outcome.message };
+  }
+}

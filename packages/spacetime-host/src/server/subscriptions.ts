@@ -1,0 +1,173 @@
+// Query sets per connection, their initial rows, and per-transaction deltas (spec §5).
+// Each committed transaction becomes at most one update per connection, in commit order.
+import type { CommitEvent, ModuleHost, ViewInstance } from '../module/host';
+import type { ViewDef } from '../module/catalog';
+import {
+  compileSubscription,
+  delta,
+  evaluate,
+  type CompiledQuery,
+  type Relation,
+  type RelationChange,
+  type Row,
+  type SqlDataSource,
+} from '../sql/index';
+import { rowList, type QueryRowsV, type QuerySetUpdateV, type SingleTableRowsV, type TableUpdateRowsV, type TableUpdateV } from './wire';
+
+export interface Subscriber {
+  connectionId: bigint;
+  identity: bigint;
+  isOwner: boolean;
+}
+
+interface QuerySet {
+  id: number;
+  queries: CompiledQuery[];
+  views: ViewInstance[];
+}
+
+interface SubscriberState {
+  sub: Subscriber;
+  sets: Map<number, QuerySet>;
+}
+
+export type SubscribeResult = { ok: true; rows: QueryRowsV } | { ok: false; error: string };
+export type UnsubscribeResult = { ok: true; rows: QueryRowsV } | { ok: false; error: string };
+
+export class SubscriptionManager {
+  private readonly subscribers = new Map<bigint, SubscriberState>();
+
+  constructor(private readonly host: ModuleHost) {}
+
+  /** Committed state as the SQL engine sees it, for one subscriber (sender views are per identity). */
+  sourceFor(identity: bigint): SqlDataSource {
+    const ds = this.host.datastore;
+    const viewRows = (def: ViewDef): Row[] => {
+      const inst = this.host.acquireView(def, identity);
+      try {
+        return inst.allRows();
+      } finally {
+        this.host.releaseView(inst);
+      }
+    };
+    return {
+      scan(rel: Relation): Iterable<Row> {
+        if (rel.kind === 'view') return viewRows(rel.def);
+        return ds.tables[rel.def.id]!.rows.values();
+      },
+      lookup(rel: Relation, cols: number[], key: unknown[]): Iterable<Row> {
+        if (rel.kind === 'view') throw new Error('views have no indexes');
+        const table = ds.tables[rel.def.id]!;
+        const ix = table.indexes.find((i) => i.def.columns.length === cols.length && i.def.columns.every((c, n) => c === cols[n]));
+        if (!ix) throw new Error(`no index on ${rel.def.name}(${cols.join(',')})`);
+        return ix.point(key);
+      },
+    };
+  }
+
+  addSubscriber(sub: Subscriber): void {
+    this.subscribers.set(sub.connectionId, { sub, sets: new Map() });
+  }
+
+  removeSubscriber(connectionId: bigint): void {
+    const st = this.subscribers.get(connectionId);
+    if (!st) return;
+    for (const set of st.sets.values()) for (const v of set.views) this.host.releaseView(v);
+    this.subscribers.delete(connectionId);
+  }
+
+  subscribe(connectionId: bigint, querySetId: number, sqls: string[]): SubscribeResult {
+    const st = this.subscribers.get(connectionId);
+    if (!st) return { ok: false, error: 'unknown connection' };
+    if (st.sets.has(querySetId)) return { ok: false, error: `query set ${querySetId} is already subscribed on this connection` };
+    const ctx = { catalog: this.host.catalog, sender: st.sub.identity, isOwner: st.sub.isOwner };
+    const queries: CompiledQuery[] = [];
+    const seen = new Set<string>();
+    for (const sql of sqls) {
+      const compiled = compileSubscription(sql, ctx);
+      if (!compiled.ok) return { ok: false, error: `${compiled.error} (query: ${sql})` };
+      for (const q of compiled.queries) {
+        // Identical query text within one set counts once.
+        const key = `${q.text}\u0000${q.returns.def.name}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        queries.push(q);
+      }
+    }
+    const views: ViewInstance[] = [];
+    for (const q of queries) for (const rel of q.reads) if (rel.kind === 'view') views.push(this.host.acquireView(rel.def, st.sub.identity));
+    const set: QuerySet = { id: querySetId, queries, views };
+    let rows: QueryRowsV;
+    try {
+      rows = this.currentRows(st.sub.identity, set);
+    } catch (e) {
+      for (const v of views) this.host.releaseView(v);
+      return { ok: false, error: (e as Error).message };
+    }
+    st.sets.set(querySetId, set);
+    return { ok: true, rows };
+  }
+
+  unsubscribe(connectionId: bigint, querySetId: number): UnsubscribeResult {
+    const st = this.subscribers.get(connectionId);
+    const set = st?.sets.get(querySetId);
+    if (!st || !set) return { ok: false, error: `no query set ${querySetId} on this connection` };
+    const rows = this.currentRows(st.sub.identity, set);
+    st.sets.delete(querySetId);
+    for (const v of set.views) this.host.releaseView(v);
+    return { ok: true, rows };
+  }
+
+  private currentRows(identity: bigint, set: QuerySet): QueryRowsV {
+    const src = this.sourceFor(identity);
+    const tables: SingleTableRowsV[] = [];
+    for (const q of set.queries) {
+      if (q.returns.kind === 'table' && q.returns.def.isEvent) continue; // event tables are empty between transactions
+      const rows = evaluate(q, src);
+      if (rows.length) tables.push({ table: q.returns.def.name, rows: rowList(rows) });
+    }
+    return { tables };
+  }
+
+  /** Per-connection updates for one committed transaction. */
+  updatesFor(commit: CommitEvent): Map<bigint, QuerySetUpdateV[]> {
+    const out = new Map<bigint, QuerySetUpdateV[]>();
+    const base = new Map<string, RelationChange>();
+    for (const d of commit.tables) base.set(d.table.name, { inserts: d.inserts, deletes: d.deletes });
+    for (const d of commit.events) base.set(d.table.name, { inserts: d.inserts, deletes: [] });
+    const eventTables = new Set(commit.events.map((d) => d.table.name));
+    for (const st of this.subscribers.values()) {
+      if (st.sets.size === 0) continue;
+      let changes = base;
+      const viewDeltas = commit.views.filter((v) => v.instance.sender === null || v.instance.sender === st.sub.identity);
+      if (viewDeltas.length) {
+        changes = new Map(base);
+        for (const v of viewDeltas) changes.set(v.instance.def.name, { inserts: v.inserts, deletes: v.deletes });
+      }
+      if (changes.size === 0) continue;
+      const src = this.sourceFor(st.sub.identity);
+      const sets: QuerySetUpdateV[] = [];
+      for (const set of st.sets.values()) {
+        const byTable = new Map<string, TableUpdateRowsV[]>();
+        for (const q of set.queries) {
+          if (!q.reads.some((r) => changes.has(r.def.name))) continue;
+          const d = delta(q, changes, src);
+          if (!d.inserts.length && !d.deletes.length) continue;
+          const name = q.returns.def.name;
+          const entry: TableUpdateRowsV = eventTables.has(name)
+            ? { tag: 'EventTable', value: { events: rowList(d.inserts) } }
+            : { tag: 'PersistentTable', value: { inserts: rowList(d.inserts), deletes: rowList(d.deletes) } };
+          const list = byTable.get(name) ?? [];
+          list.push(entry);
+          byTable.set(name, list);
+        }
+        if (byTable.size) {
+          const tables: TableUpdateV[] = [...byTable].map(([tableName, rows]) => ({ tableName, rows }));
+          sets.push({ querySetId: { id: set.id }, tables });
+        }
+      }
+      if (sets.length) out.set(st.sub.connectionId, sets);
+    }
+    return out;
+  }
+}

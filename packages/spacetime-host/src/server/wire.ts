@@ -1,0 +1,165 @@
+// The client protocol's messages (v2; v3 frames concatenate them), declared with the SDK's type
+// builders so encoding and decoding agree with the `spacetimedb` client byte for byte.
+// Special types (Identity, ConnectionId, Timestamp, TimeDuration) are their inner integers.
+import { BinaryReader, BinaryWriter, t } from 'spacetimedb';
+
+const QuerySetId = t.object('QuerySetId', { id: t.u32() });
+const RowSizeHint = t.enum('RowSizeHint', { FixedSize: t.u16(), RowOffsets: t.array(t.u64()) });
+const BsatnRowList = t.object('BsatnRowList', { sizeHint: RowSizeHint, rowsData: t.byteArray() });
+const SingleTableRows = t.object('SingleTableRows', { table: t.string(), rows: BsatnRowList });
+const QueryRows = t.object('QueryRows', { tables: t.array(SingleTableRows) });
+const TableUpdateRows = t.enum('TableUpdateRows', {
+  PersistentTable: t.object('PersistentTableRows', { inserts: BsatnRowList, deletes: BsatnRowList }),
+  EventTable: t.object('EventTableRows', { events: BsatnRowList }),
+});
+const TableUpdate = t.object('TableUpdate', { tableName: t.string(), rows: t.array(TableUpdateRows) });
+const QuerySetUpdate = t.object('QuerySetUpdate', { querySetId: QuerySetId, tables: t.array(TableUpdate) });
+const TransactionUpdate = t.object('TransactionUpdate', { querySets: t.array(QuerySetUpdate) });
+
+const ClientMessageT = t.enum('ClientMessage', {
+  Subscribe: t.object('Subscribe', { requestId: t.u32(), querySetId: QuerySetId, queryStrings: t.array(t.string()) }),
+  Unsubscribe: t.object('Unsubscribe', {
+    requestId: t.u32(),
+    querySetId: QuerySetId,
+    flags: t.enum('UnsubscribeFlags', { Default: t.unit(), SendDroppedRows: t.unit() }),
+  }),
+  OneOffQuery: t.object('OneOffQuery', { requestId: t.u32(), queryString: t.string() }),
+  CallReducer: t.object('CallReducer', { requestId: t.u32(), flags: t.u8(), reducer: t.string(), args: t.byteArray() }),
+  CallProcedure: t.object('CallProcedure', { requestId: t.u32(), flags: t.u8(), procedure: t.string(), args: t.byteArray() }),
+});
+
+const ServerMessageT = t.enum('ServerMessage', {
+  InitialConnection: t.object('InitialConnection', { identity: t.u256(), connectionId: t.u128(), token: t.string() }),
+  SubscribeApplied: t.object('SubscribeApplied', { requestId: t.u32(), querySetId: QuerySetId, rows: QueryRows }),
+  UnsubscribeApplied: t.object('UnsubscribeApplied', { requestId: t.u32(), querySetId: QuerySetId, rows: t.option(QueryRows) }),
+  SubscriptionError: t.object('SubscriptionError', { requestId: t.option(t.u32()), querySetId: QuerySetId, error: t.string() }),
+  TransactionUpdate,
+  OneOffQueryResult: t.object('OneOffQueryResult', {
+    requestId: t.u32(),
+    result: t.enum('Result', { ok: QueryRows, err: t.string() }),
+  }),
+  ReducerResult: t.object('ReducerResult', {
+    requestId: t.u32(),
+    timestamp: t.i64(),
+    result: t.enum('ReducerOutcome', {
+      Ok: t.object('ReducerOk', { retValue: t.byteArray(), transactionUpdate: TransactionUpdate }),
+      OkEmpty: t.unit(),
+      Err: t.byteArray(),
+      InternalError: t.string(),
+    }),
+  }),
+  ProcedureResult: t.object('ProcedureResult', {
+    status: t.enum('ProcedureStatus', { Returned: t.byteArray(), InternalError: t.string() }),
+    timestamp: t.i64(),
+    totalHostExecutionDuration: t.i64(),
+    requestId: t.u32(),
+  }),
+});
+
+export interface BsatnRowListV {
+  sizeHint: { tag: 'FixedSize'; value: number } | { tag: 'RowOffsets'; value: bigint[] };
+  rowsData: Uint8Array;
+}
+export interface SingleTableRowsV {
+  table: string;
+  rows: BsatnRowListV;
+}
+export interface QueryRowsV {
+  tables: SingleTableRowsV[];
+}
+export type TableUpdateRowsV =
+  | { tag: 'PersistentTable'; value: { inserts: BsatnRowListV; deletes: BsatnRowListV } }
+  | { tag: 'EventTable'; value: { events: BsatnRowListV } };
+export interface TableUpdateV {
+  tableName: string;
+  rows: TableUpdateRowsV[];
+}
+export interface QuerySetUpdateV {
+  querySetId: { id: number };
+  tables: TableUpdateV[];
+}
+
+export type ClientMessage =
+  | { tag: 'Subscribe'; value: { requestId: number; querySetId: { id: number }; queryStrings: string[] } }
+  | { tag: 'Unsubscribe'; value: { requestId: number; querySetId: { id: number }; flags: { tag: 'Default' | 'SendDroppedRows' } } }
+  | { tag: 'OneOffQuery'; value: { requestId: number; queryString: string } }
+  | { tag: 'CallReducer'; value: { requestId: number; flags: number; reducer: string; args: Uint8Array } }
+  | { tag: 'CallProcedure'; value: { requestId: number; flags: number; procedure: string; args: Uint8Array } };
+
+export type ServerMessage =
+  | { tag: 'InitialConnection'; value: { identity: bigint; connectionId: bigint; token: string } }
+  | { tag: 'SubscribeApplied'; value: { requestId: number; querySetId: { id: number }; rows: QueryRowsV } }
+  | { tag: 'UnsubscribeApplied'; value: { requestId: number; querySetId: { id: number }; rows: QueryRowsV | undefined } }
+  | { tag: 'SubscriptionError'; value: { requestId: number | undefined; querySetId: { id: number }; error: string } }
+  | { tag: 'TransactionUpdate'; value: { querySets: QuerySetUpdateV[] } }
+  | { tag: 'OneOffQueryResult'; value: { requestId: number; result: { tag: 'ok'; value: QueryRowsV } | { tag: 'err'; value: string } } }
+  | {
+      tag: 'ReducerResult';
+      value: {
+        requestId: number;
+        timestamp: bigint;
+        result:
+          | { tag: 'Ok'; value: { retValue: Uint8Array; transactionUpdate: { querySets: QuerySetUpdateV[] } } }
+          | { tag: 'OkEmpty'; value: Record<string, never> }
+          | { tag: 'Err'; value: Uint8Array }
+          | { tag: 'InternalError'; value: string };
+      };
+    }
+  | {
+      tag: 'ProcedureResult';
+      value: {
+        status: { tag: 'Returned'; value: Uint8Array } | { tag: 'InternalError'; value: string };
+        timestamp: bigint;
+        totalHostExecutionDuration: bigint;
+        requestId: number;
+      };
+    };
+
+export function encodeServerMessage(msg: ServerMessage): Uint8Array {
+  const w = new BinaryWriter(1024);
+  (ServerMessageT as any).serialize(w, msg);
+  return w.getBuffer().slice();
+}
+
+export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
+  return (ServerMessageT as any).deserialize(new BinaryReader(bytes)) as ServerMessage;
+}
+
+/** Decode every ClientMessage in a frame: v2 carries exactly one, v3 one or more back to back. */
+export function decodeClientFrame(bytes: Uint8Array, protocol: 'v2' | 'v3'): ClientMessage[] {
+  if (bytes.length === 0) throw new Error('empty frame: a frame must contain at least one message');
+  const reader = new BinaryReader(bytes);
+  const out: ClientMessage[] = [];
+  while (reader.remaining > 0) {
+    out.push((ClientMessageT as any).deserialize(reader) as ClientMessage);
+    if (protocol === 'v2') break;
+  }
+  if (reader.remaining > 0) throw new Error(`${reader.remaining} trailing bytes after the message`);
+  return out;
+}
+
+export function encodeClientMessage(msg: ClientMessage): Uint8Array {
+  const w = new BinaryWriter(256);
+  (ClientMessageT as any).serialize(w, msg);
+  return w.getBuffer().slice();
+}
+
+export function rowList(rows: { bytes: Uint8Array }[]): BsatnRowListV {
+  let total = 0;
+  for (const r of rows) total += r.bytes.length;
+  const data = new Uint8Array(total);
+  const offsets: bigint[] = new Array(rows.length);
+  let at = 0;
+  rows.forEach((r, i) => {
+    offsets[i] = BigInt(at);
+    data.set(r.bytes, at);
+    at += r.bytes.length;
+  });
+  return { sizeHint: { tag: 'RowOffsets', value: offsets }, rowsData: data };
+}
+
+export function encodeString(s: string): Uint8Array {
+  const w = new BinaryWriter(s.length + 8);
+  w.writeString(s);
+  return w.getBuffer().slice();
+}

@@ -108,10 +108,11 @@ export class ModuleHost {
     private readonly opts: ModuleHostOptions,
   ) {
     this.logger = opts.logger ?? pino({ level: 'silent' });
-    let datastoreRef: Datastore | undefined;
+    // The ABI exists before the datastore (the module is evaluated first); it sees none until then.
+    const ref: { datastore?: Datastore } = {};
     const abi = new Abi({
       get datastore() {
-        return datastoreRef;
+        return ref.datastore;
       },
       logger: this.logger,
       hooks: () => (this.hooksReady ? this.realm.hooks : undefined),
@@ -126,7 +127,7 @@ export class ModuleHost {
     });
     this.realm = evaluateModule(bundle, abi.syscalls());
     this.catalog = buildCatalog(decodeRawModuleDef(this.realm.hooks.__describe_module__()));
-    datastoreRef = this.datastore = new Datastore(this.catalog);
+    ref.datastore = this.datastore = new Datastore(this.catalog);
     this.hooksReady = true;
   }
 

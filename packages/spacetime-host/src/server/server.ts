@@ -432,10 +432,10 @@ export class HostServer {
       case 'OneOffQuery': {
         const { requestId, queryString } = msg.value;
         const compiled = compileSubscription(queryString, { catalog: host.catalog, sender: conn.identity, isOwner: conn.identity === host.ownerIdentity });
-        if (!compiled.ok) return this.send(conn, { tag: 'OneOffQueryResult', value: { requestId, result: { tag: 'err', value: compiled.error } } });
+        if (!compiled.ok) return this.send(conn, { tag: 'OneOffQueryResult', value: { requestId, result: { tag: 'Err', value: compiled.error } } });
         const src = this.subs.sourceFor(conn.identity);
         const tables = compiled.queries.map((q) => ({ table: q.returns.def.name, rows: rowList(evaluate(q, src)) }));
-        return this.send(conn, { tag: 'OneOffQueryResult', value: { requestId, result: { tag: 'ok', value: { tables } } } });
+        return this.send(conn, { tag: 'OneOffQueryResult', value: { requestId, result: { tag: 'Ok', value: { tables } } } });
       }
       case 'CallReducer': {
         const { requestId, reducer, args } = msg.value;

@@ -36,7 +36,7 @@ const ServerMessageT = t.enum('ServerMessage', {
   TransactionUpdate,
   OneOffQueryResult: t.object('OneOffQueryResult', {
     requestId: t.u32(),
-    result: t.enum('Result', { ok: QueryRows, err: t.string() }),
+    result: t.enum('OneOffResult', { Ok: QueryRows, Err: t.string() }),
   }),
   ReducerResult: t.object('ReducerResult', {
     requestId: t.u32(),
@@ -92,7 +92,7 @@ export type ServerMessage =
   | { tag: 'UnsubscribeApplied'; value: { requestId: number; querySetId: { id: number }; rows: QueryRowsV | undefined } }
   | { tag: 'SubscriptionError'; value: { requestId: number | undefined; querySetId: { id: number }; error: string } }
   | { tag: 'TransactionUpdate'; value: { querySets: QuerySetUpdateV[] } }
-  | { tag: 'OneOffQueryResult'; value: { requestId: number; result: { tag: 'ok'; value: QueryRowsV } | { tag: 'err'; value: string } } }
+  | { tag: 'OneOffQueryResult'; value: { requestId: number; result: { tag: 'Ok'; value: QueryRowsV } | { tag: 'Err'; value: string } } }
   | {
       tag: 'ReducerResult';
       value: {

@@ -5,78 +5,88 @@ import { DbConnection } from '../fixtures/chat/module_bindings/index';
 import type { RunningHost } from '../../src/index';
 import { deferred, fixture, until, withHost } from './helpers';
 
-let host: RunningHost;
+const variants = [
+  { label: 'v3 + gzip (SDK defaults)', protocols: undefined, compression: 'gzip' },
+  { label: 'v2 only + no compression', protocols: ['v2'], compression: 'none' },
+  // Brotli is covered by protocol.test.ts: Node 20's DecompressionStream cannot inflate it for the SDK.
+  { label: 'v3 only + no compression', protocols: ['v3'], compression: 'none' },
+] as const;
 
-async function connect(token?: string): Promise<{ conn: DbConnection; identity: Identity; token: string }> {
-  const ready = deferred<{ conn: DbConnection; identity: Identity; token: string }>();
-  DbConnection.builder()
-    .withUri(host.url.replace('http', 'ws'))
-    .withDatabaseName('chat')
-    .withToken(token)
-    .onConnect((conn, identity, tok) => ready.resolve({ conn, identity, token: tok }))
-    .onConnectError((_ctx, err) => ready.reject(err))
-    .build();
-  return ready.promise;
-}
+for (const variant of variants) {
+  describe(`chat through the real SDK (${variant.label})`, () => {
+    let host: RunningHost;
 
-async function subscribe(conn: DbConnection, queries: string[]): Promise<void> {
-  const applied = deferred<void>();
-  conn
-    .subscriptionBuilder()
-    .onApplied(() => applied.resolve())
-    .onError((ctx) => applied.reject(ctx.event ?? new Error('subscription error')))
-    .subscribe(queries);
-  return applied.promise;
-}
+    async function connect(token?: string): Promise<{ conn: DbConnection; identity: Identity; token: string }> {
+      const ready = deferred<{ conn: DbConnection; identity: Identity; token: string }>();
+      DbConnection.builder()
+        .withUri(host.url.replace('http', 'ws'))
+        .withDatabaseName('chat')
+        .withToken(token)
+        .withCompression(variant.compression)
+        .onConnect((conn, identity, tok) => ready.resolve({ conn, identity, token: tok }))
+        .onConnectError((_ctx, err) => ready.reject(err))
+        .build();
+      return ready.promise;
+    }
 
-beforeAll(async () => {
-  host = await withHost({ module: fixture('chat'), name: 'chat' });
-});
-afterAll(async () => {
-  await host?.close();
-});
+    async function subscribe(conn: DbConnection, queries: string[]): Promise<void> {
+      const applied = deferred<void>();
+      conn
+        .subscriptionBuilder()
+        .onApplied(() => applied.resolve())
+        .onError((ctx) => applied.reject(ctx.event ?? new Error('subscription error')))
+        .subscribe(queries);
+      return applied.promise;
+    }
 
-describe('chat through the real SDK', () => {
-  it('connects anonymously, reconnects with the token as the same identity', async () => {
-    const a = await connect();
-    expect(a.identity.toHexString()).toMatch(/^c200[0-9a-f]{60}$/);
-    a.conn.disconnect();
-    const again = await connect(a.token);
-    expect(again.identity.toHexString()).toBe(a.identity.toHexString());
-    again.conn.disconnect();
+    beforeAll(async () => {
+      host = await withHost({ module: fixture('chat'), name: 'chat', protocols: variant.protocols ? [...variant.protocols] : undefined });
+    });
+    afterAll(async () => {
+      await host?.close();
+    });
+
+    it('connects anonymously, reconnects with the token as the same identity', async () => {
+      const a = await connect();
+      expect(a.identity.toHexString()).toMatch(/^c200[0-9a-f]{60}$/);
+      a.conn.disconnect();
+      const again = await connect(a.token);
+      expect(again.identity.toHexString()).toBe(a.identity.toHexString());
+      again.conn.disconnect();
+    });
+
+    it('two clients see each other go online, messages, names and going offline', async () => {
+      const a = await connect();
+      const b = await connect();
+      await subscribe(a.conn, ['SELECT * FROM user', 'SELECT * FROM message']);
+      await subscribe(b.conn, ['SELECT * FROM user', 'SELECT * FROM message']);
+      const aHex = a.identity.toHexString();
+      const bSeesA = () => [...b.conn.db.user.iter()].find((u) => u.identity.toHexString() === aHex);
+      expect(bSeesA()?.online).toBe(true);
+
+      const bEvents: string[] = [];
+      b.conn.db.message.onInsert((ctx, row) => bEvents.push(`${ctx.event.tag}:${row.text}`));
+      const aEvents: string[] = [];
+      a.conn.db.message.onInsert((ctx, row) => aEvents.push(`${ctx.event.tag}:${row.text}`));
+
+      await a.conn.reducers.sendMessage({ text: 'hello from a' });
+      expect(aEvents).toEqual(['Reducer:hello from a']);
+      await until(() => bEvents.length === 1, 'b receives the message');
+      expect(bEvents).toEqual(['Transaction:hello from a']);
+      const msg = [...b.conn.db.message.iter()][0]!;
+      expect(msg.sender.toHexString()).toBe(aHex);
+      expect(msg.id).toBeGreaterThan(0n);
+
+      await a.conn.reducers.setName({ name: 'Ada' });
+      await until(() => bSeesA()?.name === 'Ada', 'b sees the new name');
+
+      await expect(a.conn.reducers.sendMessage({ text: '' })).rejects.toThrow('Messages must not be empty');
+      await expect(a.conn.reducers.crash({})).rejects.toThrow();
+      expect([...a.conn.db.message.iter()].map((m) => m.text)).toEqual(['hello from a']);
+
+      a.conn.disconnect();
+      await until(() => bSeesA()?.online === false, 'b sees a go offline');
+      b.conn.disconnect();
+    });
   });
-
-  it('two clients see each other go online, messages, names and going offline', async () => {
-    const a = await connect();
-    const b = await connect();
-    await subscribe(a.conn, ['SELECT * FROM user', 'SELECT * FROM message']);
-    await subscribe(b.conn, ['SELECT * FROM user', 'SELECT * FROM message']);
-    const aHex = a.identity.toHexString();
-    const bSeesA = () => [...b.conn.db.user.iter()].find((u) => u.identity.toHexString() === aHex);
-    expect(bSeesA()?.online).toBe(true);
-
-    const bEvents: string[] = [];
-    b.conn.db.message.onInsert((ctx, row) => bEvents.push(`${ctx.event.tag}:${row.text}`));
-    const aEvents: string[] = [];
-    a.conn.db.message.onInsert((ctx, row) => aEvents.push(`${ctx.event.tag}:${row.text}`));
-
-    await a.conn.reducers.sendMessage({ text: 'hello from a' });
-    expect(aEvents).toEqual(['Reducer:hello from a']);
-    await until(() => bEvents.length === 1, 'b receives the message');
-    expect(bEvents).toEqual(['Transaction:hello from a']);
-    const msg = [...b.conn.db.message.iter()][0]!;
-    expect(msg.sender.toHexString()).toBe(aHex);
-    expect(msg.id).toBeGreaterThan(0n);
-
-    await a.conn.reducers.setName({ name: 'Ada' });
-    await until(() => bSeesA()?.name === 'Ada', 'b sees the new name');
-
-    await expect(a.conn.reducers.sendMessage({ text: '' })).rejects.toThrow('Messages must not be empty');
-    await expect(a.conn.reducers.crash({})).rejects.toThrow();
-    expect([...a.conn.db.message.iter()].map((m) => m.text)).toEqual(['hello from a']);
-
-    a.conn.disconnect();
-    await until(() => bSeesA()?.online === false, 'b sees a go offline');
-    b.conn.disconnect();
-  });
-});
+}

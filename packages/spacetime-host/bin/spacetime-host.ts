@@ -2,6 +2,7 @@
 //   start     --module <entry|folder> --name <db> [--port 3000] [--data-dir DIR] [--trusted-issuer URL]...
 //   generate  --module <entry|folder> --out-dir <dir>
 //   describe  --module <entry|folder> [--json]
+//   hash      --data-dir DIR [--module <entry|folder>]
 //   sql       --server <url> --name <db> [--token T] "<query>"
 //   call      --server <url> --name <db> [--token T] <reducer> [json-args]
 import { writeFileSync } from 'node:fs';
@@ -10,8 +11,10 @@ import { parseArgs } from 'node:util';
 
 const USAGE = `usage:
   spacetime-host start --module <entry|folder> --name <database> [--port 3000] [--data-dir DIR] [--trusted-issuer URL]...
+                       [--snapshot-every N] [--group-commit-ms MS]
   spacetime-host generate --module <entry|folder> --out-dir <dir>
   spacetime-host describe --module <entry|folder> [--json]
+  spacetime-host hash --data-dir DIR [--module <entry|folder>]
   spacetime-host sql --server <url> --name <database> [--token TOKEN] "<query>"
   spacetime-host call --server <url> --name <database> [--token TOKEN] <reducer> [json-args]`;
 
@@ -31,6 +34,8 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       host: { type: 'string' },
       'data-dir': { type: 'string' },
+      'group-commit-ms': { type: 'string' },
+      'snapshot-every': { type: 'string' },
       'trusted-issuer': { type: 'string', multiple: true },
       'out-dir': { type: 'string' },
       json: { type: 'boolean' },
@@ -56,6 +61,8 @@ async function main(): Promise<void> {
         host: values.host,
         dataDir: values['data-dir'],
         trustedIssuers: values['trusted-issuer'] ?? [],
+        groupCommitMs: values['group-commit-ms'] === undefined ? undefined : Number(values['group-commit-ms']),
+        snapshotEvery: values['snapshot-every'] === undefined ? undefined : Number(values['snapshot-every']),
       });
       if (values['data-dir'] && host.ownerToken) {
         writeFileSync(join(values['data-dir'], 'owner-token'), host.ownerToken, { mode: 0o600 });
@@ -78,6 +85,14 @@ async function main(): Promise<void> {
       const catalog = await loadModuleCatalog(values.module);
       await writeBindings(catalog, values['out-dir']);
       process.stdout.write(`wrote bindings to ${values['out-dir']}\n`);
+      return;
+    }
+    case 'hash': {
+      if (!values['data-dir']) fail('hash needs --data-dir');
+      const { hashDataDir } = await import('../src/host');
+      const { hash, report } = await hashDataDir({ dataDir: values['data-dir'], module: values.module });
+      if (report.cut) process.stderr.write(`cut a torn log tail: ${report.cut.droppedBytes} bytes at ${report.cut.segment}:${report.cut.offset} (${report.cut.reason})\n`);
+      process.stdout.write(`${hash}\n`);
       return;
     }
     case 'describe': {

@@ -1,10 +1,13 @@
 // startHost: the embedded database as a library — bundle and load the module, create or reopen
 // the database, serve the SDK protocol on loopback.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { SignJWT } from 'jose';
 import { identityFromIssuerSubject, identityHex, loadOrCreateSigningKey, type SigningKey } from './auth/index';
 import { ModuleHost } from './module/host';
+import { bundleModule, type ModuleBundle } from './module/bundle';
+import { Durability, stateHash, type RecoveryReport } from './durability/index';
 import { HostServer } from './server/server';
 import { viewRowsFromSql } from './server/raw_sql_view';
 
@@ -25,6 +28,14 @@ export interface StartHostOptions {
   ownerIdentity?: bigint;
   logger?: Logger;
   protocols?: ('v2' | 'v3')[];
+  /** Snapshot every N transactions (default 10 000). */
+  snapshotEvery?: number;
+  /** fdatasync each group commit (default true). */
+  fsync?: boolean;
+  /** Keep log segments that snapshots cover (default false). */
+  keepLog?: boolean;
+  /** Group-commit window in ms (default 0: one write + sync per event-loop turn). */
+  groupCommitMs?: number;
 }
 
 export interface RunningHost {
@@ -34,7 +45,35 @@ export interface RunningHost {
   module: ModuleHost;
   /** A token for the owner identity (absent when `ownerIdentity` was given). */
   ownerToken: string | undefined;
+  /** What recovery found (undefined without a data dir). */
+  recovery: RecoveryReport | undefined;
+  /** Deterministic hash of the committed state (tables by name, rows in primary-key order). */
+  stateHash(): string;
   close(): Promise<void>;
+}
+
+/** The module program a database runs is kept in its data dir, so the data can be read without the source. */
+export const BUNDLE_FILE = 'module.bundle.js';
+
+export async function loadBundle(opts: { module?: string; dataDir?: string }): Promise<ModuleBundle> {
+  if (opts.module) return bundleModule(opts.module);
+  const path = opts.dataDir && join(opts.dataDir, BUNDLE_FILE);
+  if (!path || !existsSync(path)) throw new Error('no module given and none stored in the data dir');
+  const code = readFileSync(path, 'utf8');
+  const { createHash } = await import('node:crypto');
+  return { entry: path, code, hash: createHash('sha256').update(code).digest('hex') };
+}
+
+/** Open a data dir offline (no server): recover it and return its state hash. */
+export async function hashDataDir(opts: { module?: string; dataDir: string; name?: string }): Promise<{ hash: string; report: RecoveryReport }> {
+  const bundle = await loadBundle(opts);
+  const logger = pino({ level: 'silent' });
+  const module = await ModuleHost.create({ module: bundle, name: opts.name ?? 'offline', databaseIdentity: 0n, logger });
+  const { durability, report } = Durability.open(opts.dataDir, module, { logger });
+  const hash = durability.stateHash();
+  durability.close({ snapshot: false });
+  module.close();
+  return { hash, report };
 }
 
 /** The publisher's token: a host-signed JWT with a stable subject, so it survives restarts. */
@@ -58,17 +97,30 @@ export async function startHost(opts: StartHostOptions): Promise<RunningHost> {
   const signingKey = await loadOrCreateSigningKey(opts.dataDir);
   const databaseIdentity = identityFromIssuerSubject('spacetime-host', opts.name);
   const owner = opts.ownerIdentity === undefined ? await mintOwnerToken(signingKey, opts.name) : undefined;
+  const bundle = await bundleModule(opts.module);
   const module = await ModuleHost.create({
-    module: opts.module,
+    module: bundle,
     name: opts.name,
     databaseIdentity,
     ownerIdentity: opts.ownerIdentity ?? owner!.identity,
     logger,
     rawSqlView: viewRowsFromSql,
   });
-  const init = module.initialize();
-  if (init && init.kind !== 'committed') {
-    throw new Error(`init reducer failed: ${init.kind === 'user_error' ? init.message : init.detail}`);
+  let durability: Durability | undefined;
+  let recovery: RecoveryReport | undefined;
+  if (opts.dataDir) {
+    ({ durability, report: recovery } = Durability.open(opts.dataDir, module, { logger, snapshotEvery: opts.snapshotEvery, fsync: opts.fsync, keepLog: opts.keepLog, groupCommitMs: opts.groupCommitMs }));
+    writeFileSync(join(opts.dataDir, BUNDLE_FILE), bundle.code);
+  }
+  if (!recovery || recovery.fresh) {
+    const init = module.initialize();
+    if (init && init.kind !== 'committed') {
+      throw new Error(`init reducer failed: ${init.kind === 'user_error' ? init.message : init.detail}`);
+    }
+  } else {
+    module.resume();
+    for (const c of recovery.staleClients) module.clearStaleClient(c.identity, c.connectionId, c.jwtPayload);
+    logger.info({ replayed: recovery.replayedRecords, snapshot: recovery.snapshotSeq?.toString(), stale: recovery.staleClients.length }, 'database recovered');
   }
   const server = new HostServer({
     module,
@@ -79,6 +131,11 @@ export async function startHost(opts: StartHostOptions): Promise<RunningHost> {
     protocols: opts.protocols,
     host: opts.host,
     port: opts.port ?? 3000,
+    durability: durability && {
+      lastSeq: () => durability.log.nextSeq - 1n,
+      durableSeq: () => durability.log.durableSeq,
+      onDurable: (l) => durability.log.onDurable(l),
+    },
   });
   const url = await server.listen();
   return {
@@ -87,9 +144,12 @@ export async function startHost(opts: StartHostOptions): Promise<RunningHost> {
     name: opts.name,
     module,
     ownerToken: owner?.token,
+    recovery,
+    stateHash: () => stateHash(module.datastore),
     async close() {
       await server.close();
       module.close();
+      durability?.close();
     },
   };
 }

@@ -31,7 +31,7 @@ describe('spacetime-host CLI', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'host-cli-'));
-    child = spawn(tsx, [cli, 'start', '--module', chat, '--name', 'chat', '--port', '0', '--data-dir', dataDir], { cwd: pkg });
+    child = spawn(process.execPath, ['--import', 'tsx', cli, 'start', '--module', chat, '--name', 'chat', '--port', '0', '--data-dir', dataDir], { cwd: pkg });
     url = await new Promise<string>((resolve, reject) => {
       let out = '';
       child.stdout!.on('data', (d) => {
@@ -70,7 +70,7 @@ describe('spacetime-host CLI', () => {
 
   it('SIGTERM stops the host cleanly', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'host-cli-'));
-    const p = spawn(tsx, [cli, 'start', '--module', chat, '--name', 'chat', '--port', '0', '--data-dir', dir], { cwd: pkg });
+    const p = spawn(process.execPath, ['--import', 'tsx', cli, 'start', '--module', chat, '--name', 'chat', '--port', '0', '--data-dir', dir], { cwd: pkg });
     await new Promise<void>((resolve) => p.stdout!.on('data', (d) => String(d).includes('listening on') && resolve()));
     p.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => p.once('exit', resolve));

@@ -46,6 +46,10 @@ export interface CommitEvent {
   views: ViewDelta[];
 }
 
+export type ClientEvent =
+  | { kind: 'connect'; connectionId: bigint; identity: bigint; jwtPayload: string }
+  | { kind: 'disconnect'; connectionId: bigint };
+
 export type CallOutcome =
   | { kind: 'committed'; timestamp: bigint; commit: CommitEvent }
   | { kind: 'user_error'; timestamp: bigint; message: string }
@@ -89,6 +93,7 @@ export class ModuleHost {
   private hooksReady = false;
   private readonly clients = new Map<bigint, { identity: bigint; jwtPayload: string }>();
   private readonly listeners = new Set<(c: CommitEvent) => void>();
+  private readonly clientListeners = new Set<(e: ClientEvent) => void>();
   private readonly viewInstances = new Map<string, ViewInstance>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly immediateQueue: { name: string; args: Uint8Array }[] = [];
@@ -148,6 +153,25 @@ export class ModuleHost {
     return () => this.listeners.delete(listener);
   }
 
+  /** Connections registered and removed (the durable log records them, to clear stale ones after a crash). */
+  onClientEvent(listener: (e: ClientEvent) => void): () => void {
+    this.clientListeners.add(listener);
+    return () => this.clientListeners.delete(listener);
+  }
+
+  private emitClientEvent(e: ClientEvent): void {
+    for (const l of this.clientListeners) l(e);
+  }
+
+  /** The id the next committed transaction gets (continues across restarts). */
+  get txCounter(): number {
+    return this.nextTxId;
+  }
+
+  setTxCounter(next: number): void {
+    this.nextTxId = next;
+  }
+
   private now(): bigint {
     const t = this.opts.now ? this.opts.now() : BigInt(Date.now()) * 1000n;
     this.lastTimestamp = t > this.lastTimestamp ? t : this.lastTimestamp;
@@ -162,6 +186,11 @@ export class ModuleHost {
     const outcome = init ? this.runReducer(init, new Uint8Array(0), { identity: this.ownerIdentity, connectionId: 0n }) : undefined;
     this.armAllSchedules();
     return outcome;
+  }
+
+  /** Reopen a recovered database: schedules come back from their tables; init does not run again. */
+  resume(): void {
+    this.armAllSchedules();
   }
 
   // ---- reducers ----
@@ -273,10 +302,16 @@ export class ModuleHost {
   connectClient(identity: bigint, connectionId: bigint, jwtPayload: string): CallOutcome | undefined {
     this.clients.set(connectionId, { identity, jwtPayload });
     const def = this.catalog.reducers.find((r) => r.lifecycle === 'on_connect');
-    if (!def) return undefined;
-    const outcome = this.runReducer(def, new Uint8Array(0), { identity, connectionId });
-    if (outcome.kind !== 'committed') this.clients.delete(connectionId);
+    const outcome = def ? this.runReducer(def, new Uint8Array(0), { identity, connectionId }) : undefined;
+    if (outcome && outcome.kind !== 'committed') this.clients.delete(connectionId);
+    else this.emitClientEvent({ kind: 'connect', connectionId, identity, jwtPayload });
     return outcome;
+  }
+
+  /** After a crash: a connection recorded as open is gone; run on_disconnect for it, as upstream does. */
+  clearStaleClient(identity: bigint, connectionId: bigint, jwtPayload: string): void {
+    this.clients.set(connectionId, { identity, jwtPayload });
+    this.disconnectClient(identity, connectionId);
   }
 
   disconnectClient(identity: bigint, connectionId: bigint): void {
@@ -284,6 +319,7 @@ export class ModuleHost {
     const def = this.catalog.reducers.find((r) => r.lifecycle === 'on_disconnect');
     if (def && !this.closed) this.runReducer(def, new Uint8Array(0), { identity, connectionId });
     this.clients.delete(connectionId);
+    this.emitClientEvent({ kind: 'disconnect', connectionId });
   }
 
   connectedClients(): { identity: bigint; connectionId: bigint }[] {
@@ -292,11 +328,12 @@ export class ModuleHost {
 
   // ---- procedures ----
 
-  callProcedure(name: string, args: Uint8Array, caller: Caller): ProcedureOutcome {
+  /** `internal`: a call by the host itself (a schedule), allowed to run private procedures. */
+  callProcedure(name: string, args: Uint8Array, caller: Caller, opts: { internal?: boolean } = {}): ProcedureOutcome {
     const started = this.now();
     const def: ProcedureDef | undefined = this.catalog.procedureByName.get(name);
     const fail = (message: string): ProcedureOutcome => ({ kind: 'internal_error', timestamp: 0n, durationMicros: 0n, message });
-    if (!def || (!def.clientCallable && caller.identity !== this.ownerIdentity)) return fail(`no such procedure: ${name}`);
+    if (!def || (!def.clientCallable && !opts.internal && caller.identity !== this.ownerIdentity)) return fail(`no such procedure: ${name}`);
     try {
       const r = new Reader(args);
       decodeValue(def.paramsTy, r);
@@ -518,7 +555,9 @@ export class ModuleHost {
       if (oneShot) this.deleteScheduleRow(table, id);
     } else {
       if (oneShot) this.deleteScheduleRow(table, id);
-      this.callProcedure(fnName, row.bytes, caller);
+      // Scheduled procedures are private to clients; the schedule itself may call them.
+      const outcome = this.callProcedure(fnName, row.bytes, caller, { internal: true });
+      if (outcome.kind !== 'returned') this.logger.warn({ function: fnName }, `scheduled procedure ${fnName} failed: ${outcome.message}`);
     }
     if (!oneShot) {
       const current = pk?.point([id])[0];

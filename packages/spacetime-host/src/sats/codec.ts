@@ -37,6 +37,9 @@ export class Reader {
   u8(): number {
     return this.view.getUint8(this.need(1));
   }
+  u16(): number {
+    return this.view.getUint16(this.need(2), true);
+  }
   u32(): number {
     return this.view.getUint32(this.need(4), true);
   }
@@ -85,20 +88,26 @@ export class Writer {
     this.length = at + n;
     return at;
   }
+  // Reserve before reading `this.view`: reserving may replace the buffer and its view.
   u8(v: number): void {
-    this.view.setUint8(this.reserve(1), v);
+    const at = this.reserve(1);
+    this.view.setUint8(at, v);
   }
   u16(v: number): void {
-    this.view.setUint16(this.reserve(2), v, true);
+    const at = this.reserve(2);
+    this.view.setUint16(at, v, true);
   }
   u32(v: number): void {
-    this.view.setUint32(this.reserve(4), v, true);
+    const at = this.reserve(4);
+    this.view.setUint32(at, v, true);
   }
   u64(v: bigint): void {
-    this.view.setBigUint64(this.reserve(8), BigInt.asUintN(64, v), true);
+    const at = this.reserve(8);
+    this.view.setBigUint64(at, BigInt.asUintN(64, v), true);
   }
   i64(v: bigint): void {
-    this.view.setBigInt64(this.reserve(8), BigInt.asIntN(64, v), true);
+    const at = this.reserve(8);
+    this.view.setBigInt64(at, BigInt.asIntN(64, v), true);
   }
   bigN(v: bigint, bytes: number): void {
     let x = BigInt.asUintN(bytes * 8, v);

@@ -34,6 +34,14 @@ export const PROTOCOL_V3 = 'v3.bsatn.spacetimedb';
 /** Upstream's incoming message limit (32 MiB). Larger frames close the socket with 1009. */
 export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 const COMPRESSION_THRESHOLD = 1024;
+
+/** Documented limits (README of the host). Exceeding one gives a clear error, never a silent drop. */
+export const DEFAULT_LIMITS = {
+  /** Open WebSocket connections per host; more are refused with HTTP 503. */
+  maxConnections: 1000,
+  /** Bytes queued on a socket that is not being read; beyond it the subscriber is disconnected (1008). */
+  maxSocketBacklogBytes: 64 * 1024 * 1024,
+};
 const PING_INTERVAL_MS = 15_000;
 const IDLE_TIMEOUT_MS = 30_000;
 
@@ -49,6 +57,17 @@ export interface HostServerOptions {
   protocols?: ('v2' | 'v3')[];
   host?: string;
   port?: number;
+  limits?: Partial<typeof DEFAULT_LIMITS>;
+  /** When the database is durable: messages wait until the log holds what they reflect. */
+  durability?: DurabilityGate;
+}
+
+/** What the server needs from the commit log to send only what is durable (confirmed reads). */
+export interface DurabilityGate {
+  /** Sequence number of the last record appended (durable or not). */
+  lastSeq(): bigint;
+  durableSeq(): bigint;
+  onDurable(listener: (seq: bigint) => void): () => void;
 }
 
 interface Connection {
@@ -71,8 +90,11 @@ export class HostServer {
   private readonly sockets = new Set<Socket>();
   private pingTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
-  private readonly stopCommits: () => void;
+  private stopCommits: () => void;
   private readonly chosenProtocol = new WeakMap<IncomingMessage, string>();
+  /** Messages waiting for the log record they depend on to become durable, in send order. */
+  private readonly outq: { seq: bigint; conn: Connection; msg: ServerMessage }[] = [];
+  private outqHead = 0;
 
   constructor(private readonly opts: HostServerOptions) {
     this.log = opts.logger;
@@ -102,6 +124,14 @@ export class HostServer {
       });
     });
     this.stopCommits = opts.module.onCommit((c) => this.broadcast(c));
+    const stopDurable = opts.durability?.onDurable(() => this.pump());
+    if (stopDurable) {
+      const stopCommits = this.stopCommits;
+      this.stopCommits = () => {
+        stopCommits();
+        stopDurable();
+      };
+    }
   }
 
   async listen(): Promise<string> {
@@ -224,6 +254,13 @@ export class HostServer {
     if (rest === '' && method === 'GET') {
       return this.json(res, 200, { database_identity: identityHex(host.databaseIdentity), name: this.opts.name, owner_identity: identityHex(host.ownerIdentity) });
     }
+    if (rest === '/hash' && method === 'GET') {
+      const who = await this.caller(req, url, res);
+      if (!who) return;
+      if (who.identity !== host.ownerIdentity) return this.text(res, 403, 'only the database owner may read the state hash');
+      const { stateHash } = await import('../durability/state');
+      return this.json(res, 200, { hash: stateHash(host.datastore), tx: host.txCounter - 1 });
+    }
     if (rest === '/schema' && method === 'GET') {
       const { describeModule } = await import('../codegen/describe');
       return this.json(res, 200, describeModule(host.catalog));
@@ -247,6 +284,7 @@ export class HostServer {
         return this.text(res, status, e instanceof JsonValueError || e instanceof SyntaxError ? `invalid arguments: ${(e as Error).message}` : (e as Error).message);
       }
       const outcome = host.callReducer(name, args, { identity: who.identity, connectionId: 0n });
+      await this.whenDurable();
       if (outcome.kind === 'committed') return void res.writeHead(200).end();
       if (outcome.kind === 'user_error') return this.text(res, 530, outcome.message);
       return this.text(res, outcome.kind === 'refused' ? 400 : 500, outcome.message);
@@ -271,7 +309,9 @@ export class HostServer {
   // ---- WebSocket ----
 
   private rejectUpgrade(socket: Socket, status: number, message: string): void {
-    const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' }[status] ?? 'Error';
+    const reason =
+      { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' }[status] ??
+      'Error';
     socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
   }
 
@@ -298,6 +338,9 @@ export class HostServer {
       connectionId = parsed.connectionId;
       if (this.conns.has(connectionId)) return this.rejectUpgrade(socket, 400, 'connection id already in use');
     } else connectionId = randomConnectionId();
+
+    const maxConnections = this.opts.limits?.maxConnections ?? DEFAULT_LIMITS.maxConnections;
+    if (this.conns.size >= maxConnections) return this.rejectUpgrade(socket, 503, `connection limit reached (${maxConnections})`);
 
     const token = this.credentials(req, url);
     let identity: bigint;
@@ -367,7 +410,44 @@ export class HostServer {
     }
   }
 
+  /** Send now, or once the state the message reflects is durable. */
   private send(conn: Connection, msg: ServerMessage): void {
+    const gate = this.opts.durability;
+    if (!gate) return this.sendNow(conn, msg);
+    const seq = gate.lastSeq();
+    if (seq <= gate.durableSeq() && this.outqHead === this.outq.length) return this.sendNow(conn, msg);
+    this.outq.push({ seq, conn, msg });
+  }
+
+  /** Resolves once everything logged so far is durable (HTTP replies wait for it too). */
+  private whenDurable(): Promise<void> {
+    const gate = this.opts.durability;
+    if (!gate) return Promise.resolve();
+    const target = gate.lastSeq();
+    if (target <= gate.durableSeq()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const stop = gate.onDurable((seq) => {
+        if (seq >= target) {
+          stop();
+          resolve();
+        }
+      });
+    });
+  }
+
+  private pump(): void {
+    const durable = this.opts.durability!.durableSeq();
+    while (this.outqHead < this.outq.length && this.outq[this.outqHead]!.seq <= durable) {
+      const { conn, msg } = this.outq[this.outqHead++]!;
+      this.sendNow(conn, msg);
+    }
+    if (this.outqHead === this.outq.length) {
+      this.outq.length = 0;
+      this.outqHead = 0;
+    }
+  }
+
+  private sendNow(conn: Connection, msg: ServerMessage): void {
     if (conn.ws.readyState !== conn.ws.OPEN) return;
     const payload = encodeServerMessage(msg);
     let tag = 0;
@@ -384,6 +464,15 @@ export class HostServer {
     const frame = new Uint8Array(body.length + 1);
     frame[0] = tag;
     frame.set(body, 1);
+    const maxBacklog = this.opts.limits?.maxSocketBacklogBytes ?? DEFAULT_LIMITS.maxSocketBacklogBytes;
+    if (conn.ws.bufferedAmount + frame.length > maxBacklog) {
+      // A subscriber that does not read its socket must not hold memory or slow the others.
+      this.log.warn({ connection: connectionIdHex(conn.connectionId), backlog: conn.ws.bufferedAmount }, 'disconnecting a slow subscriber');
+      conn.ws.close(1008, 'subscriber too slow: outgoing backlog limit exceeded');
+      setTimeout(() => conn.ws.terminate(), 1000).unref();
+      this.dropConnection(conn);
+      return;
+    }
     conn.ws.send(frame);
   }
 

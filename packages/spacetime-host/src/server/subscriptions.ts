@@ -31,6 +31,9 @@ interface SubscriberState {
   sets: Map<number, QuerySet>;
 }
 
+/** Documented limits: query sets per connection and queries per set. */
+export const SUBSCRIPTION_LIMITS = { maxQuerySetsPerConnection: 256, maxQueriesPerSet: 1024 };
+
 export type SubscribeResult = { ok: true; rows: QueryRowsV } | { ok: false; error: string };
 export type UnsubscribeResult = { ok: true; rows: QueryRowsV } | { ok: false; error: string };
 
@@ -80,6 +83,12 @@ export class SubscriptionManager {
     const st = this.subscribers.get(connectionId);
     if (!st) return { ok: false, error: 'unknown connection' };
     if (st.sets.has(querySetId)) return { ok: false, error: `query set ${querySetId} is already subscribed on this connection` };
+    if (st.sets.size >= SUBSCRIPTION_LIMITS.maxQuerySetsPerConnection) {
+      return { ok: false, error: `too many query sets on this connection (limit ${SUBSCRIPTION_LIMITS.maxQuerySetsPerConnection})` };
+    }
+    if (sqls.length > SUBSCRIPTION_LIMITS.maxQueriesPerSet) {
+      return { ok: false, error: `too many queries in one query set: ${sqls.length} (limit ${SUBSCRIPTION_LIMITS.maxQueriesPerSet})` };
+    }
     const ctx = { catalog: this.host.catalog, sender: st.sub.identity, isOwner: st.sub.isOwner };
     const queries: CompiledQuery[] = [];
     const seen = new Set<string>();

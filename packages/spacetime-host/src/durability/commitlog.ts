@@ -1,0 +1,198 @@
+// The append-only commit log: segment files of framed records (u32 length, u32 CRC-32, payload).
+// Appends are buffered and made durable in groups (one write + fdatasync per event-loop turn);
+// callers learn which records are durable through `onDurable`. On open, a torn or corrupt tail
+// is detected by its frame, cut off, and reported — never replayed.
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { decodeRecord, encodeRecord, type LogRecord } from './records';
+
+const SEGMENT_RE = /^(\d{20})\.log$/;
+const FRAME_HEADER = 8;
+/** Records larger than this are refused at append and treated as corruption on read. */
+export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+
+export interface LogCut {
+  segment: string;
+  offset: number;
+  droppedBytes: number;
+  reason: string;
+}
+
+export interface OpenedLog {
+  log: CommitLog;
+  /** Every valid record, in order, with the sequence number it was written under. */
+  records: { seq: bigint; record: LogRecord }[];
+  cut: LogCut | undefined;
+}
+
+const segmentName = (firstSeq: bigint) => `${firstSeq.toString().padStart(20, '0')}.log`;
+
+function frame(payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
+  out.writeUInt32LE(payload.length, 0);
+  out.writeUInt32LE(crc32(payload), 4);
+  out.set(payload, FRAME_HEADER);
+  return out;
+}
+
+/** Read the valid prefix of one segment's bytes; returns records and where (and why) it stopped. */
+export function scanSegment(bytes: Uint8Array): { payloads: Uint8Array[]; validBytes: number; error: string | undefined } {
+  const payloads: Uint8Array[] = [];
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  while (at < buf.length) {
+    if (buf.length - at < FRAME_HEADER) return { payloads, validBytes: at, error: `incomplete frame header (${buf.length - at} bytes)` };
+    const len = buf.readUInt32LE(at);
+    const sum = buf.readUInt32LE(at + 4);
+    if (len > MAX_RECORD_BYTES) return { payloads, validBytes: at, error: `implausible record length ${len}` };
+    if (buf.length - at - FRAME_HEADER < len) return { payloads, validBytes: at, error: `incomplete record (${buf.length - at - FRAME_HEADER} of ${len} bytes)` };
+    const payload = bytes.subarray(at + FRAME_HEADER, at + FRAME_HEADER + len);
+    if (crc32(payload) !== sum) return { payloads, validBytes: at, error: 'checksum mismatch' };
+    payloads.push(payload);
+    at += FRAME_HEADER + len;
+  }
+  return { payloads, validBytes: at, error: undefined };
+}
+
+export interface CommitLogOptions {
+  /** fdatasync on every group commit (default true). Off only for benchmarks that say so. */
+  fsync?: boolean;
+  /** Collect appends for this long before one write + sync (default 0: at the end of the event-loop turn). */
+  groupCommitMs?: number;
+}
+
+export class CommitLog {
+  private fd: number;
+  private segmentFirstSeq: bigint;
+  private pending: Buffer[] = [];
+  private pendingSeqs: bigint[] = [];
+  private flushScheduled = false;
+  private readonly durableListeners = new Set<(seq: bigint) => void>();
+  private closed = false;
+  durableSeq: bigint;
+  nextSeq: bigint;
+
+  private constructor(
+    readonly dir: string,
+    private readonly opts: CommitLogOptions,
+    lastSeq: bigint,
+  ) {
+    this.durableSeq = lastSeq;
+    this.nextSeq = lastSeq + 1n;
+    this.segmentFirstSeq = this.nextSeq;
+    const segments = CommitLog.segments(dir);
+    const last = segments.at(-1);
+    if (last) this.segmentFirstSeq = last.firstSeq;
+    this.fd = openSync(join(dir, segmentName(this.segmentFirstSeq)), 'a');
+  }
+
+  static segments(dir: string): { name: string; firstSeq: bigint }[] {
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .map((name) => ({ name, m: SEGMENT_RE.exec(name) }))
+      .filter((x) => x.m)
+      .map((x) => ({ name: x.name, firstSeq: BigInt(x.m![1]!) }))
+      .sort((a, b) => (a.firstSeq < b.firstSeq ? -1 : 1));
+  }
+
+  /** Open (creating if needed), read every valid record after `afterSeq`, cut a torn tail. */
+  static open(dir: string, afterSeq = 0n, opts: CommitLogOptions = {}): OpenedLog {
+    mkdirSync(dir, { recursive: true });
+    const records: { seq: bigint; record: LogRecord }[] = [];
+    let cut: LogCut | undefined;
+    let lastSeq = afterSeq;
+    const segments = CommitLog.segments(dir);
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i]!;
+      const path = join(dir, seg.name);
+      const bytes = readFileSync(path);
+      const scan = scanSegment(bytes);
+      let seq = seg.firstSeq;
+      let decodeError: string | undefined;
+      let validBytes = 0;
+      for (const payload of scan.payloads) {
+        let record: LogRecord;
+        try {
+          record = decodeRecord(payload);
+        } catch (e) {
+          decodeError = `undecodable record: ${(e as Error).message}`;
+          break;
+        }
+        validBytes += FRAME_HEADER + payload.length;
+        if (seq > afterSeq) records.push({ seq, record });
+        if (seq > lastSeq) lastSeq = seq;
+        seq++;
+      }
+      const error = decodeError ?? scan.error;
+      if (error) {
+        cut = { segment: seg.name, offset: validBytes, droppedBytes: bytes.length - validBytes, reason: error };
+        const fd = openSync(path, 'r+');
+        ftruncateSync(fd, validBytes);
+        fsyncSync(fd);
+        closeSync(fd);
+        // Anything after a corrupt point is not trusted: later segments go too.
+        for (const later of segments.slice(i + 1)) rmSync(join(dir, later.name));
+        break;
+      }
+    }
+    return { log: new CommitLog(dir, opts, lastSeq), records, cut };
+  }
+
+  /** Buffer a record; it becomes durable at the next group commit. Returns its sequence number. */
+  append(record: LogRecord): bigint {
+    if (this.closed) throw new Error('commit log is closed');
+    const payload = encodeRecord(record);
+    if (payload.length > MAX_RECORD_BYTES) throw new Error(`transaction record of ${payload.length} bytes exceeds ${MAX_RECORD_BYTES}`);
+    const seq = this.nextSeq++;
+    this.pending.push(frame(payload));
+    this.pendingSeqs.push(seq);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      const wait = this.opts.groupCommitMs ?? 0;
+      if (wait > 0) setTimeout(() => this.flush(), wait);
+      else setImmediate(() => this.flush());
+    }
+    return seq;
+  }
+
+  /** Write and sync everything buffered (one group commit). */
+  flush(): void {
+    this.flushScheduled = false;
+    if (!this.pending.length || this.closed) return;
+    const data = Buffer.concat(this.pending);
+    const last = this.pendingSeqs.at(-1)!;
+    this.pending = [];
+    this.pendingSeqs = [];
+    let off = 0;
+    while (off < data.length) off += writeSync(this.fd, data, off);
+    if (this.opts.fsync !== false) fdatasyncSync(this.fd);
+    this.durableSeq = last;
+    for (const l of this.durableListeners) l(last);
+  }
+
+  onDurable(listener: (seq: bigint) => void): () => void {
+    this.durableListeners.add(listener);
+    return () => this.durableListeners.delete(listener);
+  }
+
+  /** Start a new segment (after a snapshot) and drop segments wholly covered by `coveredSeq`. */
+  rotate(coveredSeq: bigint): void {
+    this.flush();
+    closeSync(this.fd);
+    this.segmentFirstSeq = this.nextSeq;
+    this.fd = openSync(join(this.dir, segmentName(this.segmentFirstSeq)), 'a');
+    const segs = CommitLog.segments(this.dir);
+    for (let i = 0; i + 1 < segs.length; i++) {
+      // A segment's records end where the next segment begins.
+      if (segs[i + 1]!.firstSeq - 1n <= coveredSeq) rmSync(join(this.dir, segs[i]!.name));
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    closeSync(this.fd);
+  }
+}

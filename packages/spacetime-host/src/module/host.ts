@@ -17,6 +17,8 @@ import { evaluateModule, type LoadedRealm, type ModuleHooks } from './realm';
 export const INTERNAL_ERROR_TEXT = 'The instance encountered a fatal error.';
 /** Upstream's limit: a ScheduleAt delay of 2^36 - 1 ms or more is refused. */
 const MAX_SCHEDULE_DELAY_MICROS = ((1n << 36n) - 1n) * 1000n;
+/** Longest delay setTimeout honours. */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 export interface Caller {
   identity: bigint;
@@ -529,17 +531,24 @@ export class ModuleHost {
       const k = (now - lastIntended) / period + 1n;
       intended = lastIntended + k * period;
     }
-    const delayMs = Number(intended > now ? (intended - now) / 1000n : 0n);
-    const id = row.value[table.def.schedule!.idCol] as bigint;
-    const timer = setTimeout(() => this.fireSchedule(table, id, intended), Math.min(delayMs, 2 ** 31 - 1));
+    this.startTimer(table, row.value[table.def.schedule!.idCol] as bigint, intended);
+  }
+
+  /** (Re)start the timer that fires schedule `id` of `table` at `intended` (µs since the epoch). */
+  private startTimer(table: TableStore, id: bigint, intended: bigint): void {
+    const now = this.now();
+    const delayMs = intended > now ? Number((intended - now + 999n) / 1000n) : 0;
+    // Node caps timer delays at 2^31 - 1 ms (~24.8 days); a capped timer wakes early and waits again.
+    const timer = setTimeout(() => this.fireSchedule(table, id, intended), Math.min(delayMs, MAX_TIMER_DELAY_MS));
     timer.unref?.();
-    this.timers.set(key, timer);
+    this.timers.set(`${table.def.id}:${id}`, timer);
   }
 
   private fireSchedule(table: TableStore, id: bigint, intended: bigint): void {
     const key = `${table.def.id}:${id}`;
     this.timers.delete(key);
     if (this.closed) return;
+    if (intended > this.now()) return this.startTimer(table, id, intended);
     const pk = table.indexes.find((ix) => ix.def.columns.length === 1 && ix.def.columns[0] === table.def.schedule!.idCol);
     const row = pk?.point([id])[0];
     if (!row) return; // cancelled

@@ -54,8 +54,14 @@ export interface LoadedRealm {
 }
 
 // Node 20 lacks ES2025 Set methods; the runtime calls isSubsetOf for every indexed table.
+// It also lacks Symbol.dispose: the runtime's iterator class keys its dispose method by it and
+// esbuild's lowered \`using\` looks it up (falling back to Symbol.for('Symbol.dispose')), so
+// without it every table/index iteration fails with "Object not disposable".
 const REALM_PRELUDE = `
 (() => {
+  for (const name of ['dispose', 'asyncDispose']) {
+    if (typeof Symbol[name] !== 'symbol') Object.defineProperty(Symbol, name, { value: Symbol.for('Symbol.' + name) });
+  }
   const P = Set.prototype;
   const def = (name, fn) => { if (!P[name]) Object.defineProperty(P, name, { value: fn, writable: true, configurable: true }); };
   def('isSubsetOf', function (other) { for (const v of this) if (!other.has(v)) return false; return true; });

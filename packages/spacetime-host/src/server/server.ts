@@ -294,7 +294,12 @@ export class HostServer {
       if (!who) return;
       const sql = (await this.body(req, 1 << 20)).toString('utf8');
       const ctx = { catalog: host.catalog, sender: who.identity, isOwner: who.identity === host.ownerIdentity };
-      const out = runAdhocQuery(sql, ctx, this.subs.sourceFor(who.identity));
+      let out: ReturnType<typeof runAdhocQuery>;
+      try {
+        out = runAdhocQuery(sql, ctx, this.subs.sourceFor(who.identity));
+      } catch (e) {
+        return this.text(res, 400, `query failed: ${(e as Error).message}`);
+      }
       if (!out.ok) return this.text(res, 400, out.error);
       return this.json(res, 200, [
         {
@@ -523,7 +528,12 @@ export class HostServer {
         const compiled = compileSubscription(queryString, { catalog: host.catalog, sender: conn.identity, isOwner: conn.identity === host.ownerIdentity });
         if (!compiled.ok) return this.send(conn, { tag: 'OneOffQueryResult', value: { requestId, result: { tag: 'Err', value: compiled.error } } });
         const src = this.subs.sourceFor(conn.identity);
-        const tables = compiled.queries.map((q) => ({ table: q.returns.def.name, rows: rowList(evaluate(q, src)) }));
+        let tables: { table: string; rows: ReturnType<typeof rowList> }[];
+        try {
+          tables = compiled.queries.map((q) => ({ table: q.returns.def.name, rows: rowList(evaluate(q, src)) }));
+        } catch (e) {
+          return this.send(conn, { tag: 'OneOffQueryResult', value: { requestId, result: { tag: 'Err', value: `query failed: ${(e as Error).message}` } } });
+        }
         return this.send(conn, { tag: 'OneOffQueryResult', value: { requestId, result: { tag: 'Ok', value: { tables } } } });
       }
       case 'CallReducer': {

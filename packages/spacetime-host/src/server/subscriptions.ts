@@ -104,14 +104,15 @@ export class SubscriptionManager {
       }
     }
     const views: ViewInstance[] = [];
-    for (const q of queries) for (const rel of q.reads) if (rel.kind === 'view') views.push(this.host.acquireView(rel.def, st.sub.identity));
     const set: QuerySet = { id: querySetId, queries, views };
     let rows: QueryRowsV;
     try {
+      // Materialising a view runs module code, which may throw: that fails this set, nothing else.
+      for (const q of queries) for (const rel of q.reads) if (rel.kind === 'view') views.push(this.host.acquireView(rel.def, st.sub.identity));
       rows = this.currentRows(st.sub.identity, set);
     } catch (e) {
       for (const v of views) this.host.releaseView(v);
-      return { ok: false, error: (e as Error).message };
+      return { ok: false, error: `query set failed: ${(e as Error).message}` };
     }
     st.sets.set(querySetId, set);
     return { ok: true, rows };

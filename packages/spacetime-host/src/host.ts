@@ -36,6 +36,8 @@ export interface StartHostOptions {
   keepLog?: boolean;
   /** Group-commit window in ms (default 0: one write + sync per event-loop turn). */
   groupCommitMs?: number;
+  /** Time budget of one reducer/view/procedure call in ms (default 5000; 0 = unlimited). */
+  callBudgetMs?: number;
 }
 
 export interface RunningHost {
@@ -105,6 +107,7 @@ export async function startHost(opts: StartHostOptions): Promise<RunningHost> {
     ownerIdentity: opts.ownerIdentity ?? owner!.identity,
     logger,
     rawSqlView: viewRowsFromSql,
+    callBudgetMs: opts.callBudgetMs,
   });
   let durability: Durability | undefined;
   let recovery: RecoveryReport | undefined;

@@ -16,15 +16,26 @@ export class TableStore {
     this.indexes = def.indexes.map((d) => new IndexStore(d));
     this.uniqueIndexes = this.indexes.filter((i) => i.def.unique);
   }
+  // `rows` is the source of truth: it changes last on add and first on remove, so a call cut
+  // short by the reducer time budget leaves at worst derived structures to rebuild (`rebuild`).
   add(row: StoredRow): void {
-    this.rows.set(row.id, row);
-    this.byKey.set(row.key, row);
     for (const ix of this.indexes) ix.insert(row);
+    this.byKey.set(row.key, row);
+    this.rows.set(row.id, row);
   }
   remove(row: StoredRow): void {
     this.rows.delete(row.id);
     this.byKey.delete(row.key);
     for (const ix of this.indexes) ix.remove(row);
+  }
+  /** Recreate the key map and indexes from `rows`. */
+  rebuild(): void {
+    this.byKey.clear();
+    for (const ix of this.indexes) ix.clear();
+    for (const row of this.rows.values()) {
+      this.byKey.set(row.key, row);
+      for (const ix of this.indexes) ix.insert(row);
+    }
   }
 }
 
@@ -105,12 +116,20 @@ export class Datastore {
     return this.undo;
   }
 
+  /** After a call was cut short mid-change: roll back, then rebuild every derived structure. */
+  rollbackInterrupted(): void {
+    this.rollback();
+    for (const t of this.tables) t.rebuild();
+  }
+
   rollback(): void {
     const log = this.requireTx();
     for (let i = log.length - 1; i >= 0; i--) {
       const e = log[i]!;
-      if (e.op === 'insert') e.table.remove(e.row);
-      else e.table.add(e.row);
+      // Entries are logged before the change is made, so an interrupted change may be half-done.
+      if (e.op === 'insert') {
+        if (e.table.rows.get(e.row.id) === e.row) e.table.remove(e.row);
+      } else if (!e.table.rows.has(e.row.id)) e.table.add(e.row);
     }
     this.undo = null;
   }
@@ -217,16 +236,16 @@ export class Datastore {
     const existing = table.byKey.get(row.key);
     if (existing) return { row: existing, generated }; // set semantics: identical row is a no-op
     this.checkUnique(table, row);
-    table.add(row);
     log.push({ op: 'insert', table, row });
+    table.add(row);
     return { row, generated };
   }
 
   delete(table: TableStore, row: StoredRow): void {
     const log = this.requireTx();
     if (table.rows.get(row.id) !== row) return;
-    table.remove(row);
     log.push({ op: 'delete', table, row });
+    table.remove(row);
   }
 
   /** Replace the row matching `value` on unique index `index` with `value`. */
@@ -243,8 +262,8 @@ export class Datastore {
     const twin = table.byKey.get(row.key);
     this.delete(table, old);
     if (twin) return { row: twin, generated }; // the new value already exists: the update merges into it
-    table.add(row);
     this.undo!.push({ op: 'insert', table, row });
+    table.add(row);
     return { row, generated };
   }
 

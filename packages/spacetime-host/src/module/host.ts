@@ -12,7 +12,10 @@ import { Abi } from './abi';
 import { bundleModule, type ModuleBundle } from './bundle';
 import { buildCatalog, type Catalog, type ProcedureDef, type ReducerDef, type ViewDef } from './catalog';
 import { decodeRawModuleDef } from './rawdef';
-import { evaluateModule, type LoadedRealm, type ModuleHooks } from './realm';
+import { evaluateModule, ReducerTimeoutError, type LoadedRealm, type ModuleHooks } from './realm';
+
+/** Default time budget of one reducer, view or procedure call. */
+export const DEFAULT_CALL_BUDGET_MS = 5000;
 
 export const INTERNAL_ERROR_TEXT = 'The instance encountered a fatal error.';
 /** Upstream's limit: a ScheduleAt delay of 2^36 - 1 ms or more is refused. */
@@ -83,6 +86,8 @@ export interface ModuleHostOptions {
   ownerIdentity?: bigint;
   logger?: Logger;
   now?: () => bigint;
+  /** Time budget per module call in ms (default 5000; 0 = unlimited). A call past it is stopped and rolled back. */
+  callBudgetMs?: number;
   /** Evaluates a view's RawSql result (module query builder) against committed state + the open tx. */
   rawSqlView?: (host: ModuleHost, view: ViewDef, sender: bigint | null, sql: string) => ViewRow[];
 }
@@ -136,6 +141,10 @@ export class ModuleHost {
     this.catalog = buildCatalog(decodeRawModuleDef(this.realm.hooks.__describe_module__()));
     ref.datastore = this.datastore = new Datastore(this.catalog);
     this.hooksReady = true;
+  }
+
+  private invoke<T>(fn: () => T): T {
+    return this.realm.invoke(fn, this.opts.callBudgetMs ?? DEFAULT_CALL_BUDGET_MS);
   }
 
   get hooks(): ModuleHooks {
@@ -224,8 +233,13 @@ export class ModuleHost {
     try {
       body();
     } catch (e) {
-      this.datastore.rollback();
       this.runningFunction = undefined;
+      if (e instanceof ReducerTimeoutError) {
+        this.datastore.rollbackInterrupted();
+        this.logger.error({ function: fnName }, `${fnName}: ${e.message}; its transaction was rolled back`);
+        return { kind: 'internal_error', timestamp, message: `${fnName}: ${e.message}`, detail: e.message };
+      }
+      this.datastore.rollback();
       if (this.isSenderError(e)) return { kind: 'user_error', timestamp, message: String((e as Error).message) };
       const detail = this.describeError(e);
       this.logger.error({ function: fnName }, `reducer ${fnName} failed: ${detail}`);
@@ -236,7 +250,10 @@ export class ModuleHost {
       commit = this.finishTransaction(timestamp, reducer);
     } catch (e) {
       // A view that throws while refreshing fails the whole transaction, as upstream does.
-      if (this.datastore.inTransaction) this.datastore.rollback();
+      if (this.datastore.inTransaction) {
+        if (e instanceof ReducerTimeoutError) this.datastore.rollbackInterrupted();
+        else this.datastore.rollback();
+      }
       const detail = this.describeError(e);
       this.logger.error({ function: fnName }, `transaction of ${fnName} failed while refreshing views: ${detail}`);
       return { kind: 'internal_error', timestamp, message: INTERNAL_ERROR_TEXT, detail };
@@ -270,7 +287,7 @@ export class ModuleHost {
     new Uint8Array(copy).set(args);
     const view = new this.realm.DataView(copy);
     return this.transact(def.name, timestamp, { def, args, caller }, () => {
-      const ret = hooks.__call_reducer__(def.id, caller.identity, caller.connectionId, timestamp, view);
+      const ret = this.invoke(() => hooks.__call_reducer__(def.id, caller.identity, caller.connectionId, timestamp, view));
       if (ret !== undefined) throw new TypeError('Reducer returned a value other than `undefined`');
     });
   }
@@ -345,16 +362,19 @@ export class ModuleHost {
     }
     this.runningFunction = def.name;
     const t0 = process.hrtime.bigint();
+    let interrupted = false;
     try {
-      const value = this.realm.hooks.__call_procedure__(def.id, caller.identity, caller.connectionId, started, new Uint8Array(args));
+      const value = this.invoke(() => this.realm.hooks.__call_procedure__(def.id, caller.identity, caller.connectionId, started, new Uint8Array(args)));
       return { kind: 'returned', timestamp: started, durationMicros: (process.hrtime.bigint() - t0) / 1000n, value: new Uint8Array(value) };
     } catch (e) {
+      interrupted = e instanceof ReducerTimeoutError;
       const detail = this.describeError(e);
       this.logger.error({ function: def.name }, `procedure ${def.name} failed: ${detail}`);
       return { kind: 'internal_error', timestamp: started, durationMicros: (process.hrtime.bigint() - t0) / 1000n, message: e instanceof Error ? e.message : String(e) };
     } finally {
-      if (this.procedureTx) {
-        this.datastore.rollback();
+      if (this.procedureTx || this.datastore.inTransaction) {
+        if (interrupted) this.datastore.rollbackInterrupted();
+        else this.datastore.rollback();
         this.procedureTx = undefined;
       }
       this.runningFunction = undefined;
@@ -402,10 +422,16 @@ export class ModuleHost {
     if (!inst) {
       inst = new ViewInstance(def, s);
       this.datastore.begin();
+      let interrupted = false;
       try {
         for (const row of this.computeView(inst)) this.addViewRow(inst, row);
+      } catch (e) {
+        interrupted = e instanceof ReducerTimeoutError;
+        throw e;
       } finally {
-        this.datastore.rollback();
+        // Views write nothing; a call cut short may still leave derived structures to repair.
+        if (interrupted) this.datastore.rollbackInterrupted();
+        else this.datastore.rollback();
       }
       this.viewInstances.set(key, inst);
     }
@@ -430,7 +456,9 @@ export class ModuleHost {
     const prev = this.runningFunction;
     this.runningFunction = def.name;
     try {
-      const out = def.isAnonymous ? hooks.__call_view_anon__(def.hookIndex, new Uint8Array(0)) : hooks.__call_view__(def.hookIndex, inst.sender!, new Uint8Array(0));
+      const out = this.invoke(() =>
+        def.isAnonymous ? hooks.__call_view_anon__(def.hookIndex, new Uint8Array(0)) : hooks.__call_view__(def.hookIndex, inst.sender!, new Uint8Array(0)),
+      );
       const data: Uint8Array = out instanceof Uint8Array || ArrayBuffer.isView(out) ? (out as Uint8Array) : (out as { data: Uint8Array }).data;
       const r = new Reader(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       const header = r.u8();

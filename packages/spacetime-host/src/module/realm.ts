@@ -51,7 +51,18 @@ export interface LoadedRealm {
   context: vm.Context;
   /** The realm's own DataView, so reducer args are native to the module. */
   DataView: DataViewConstructor;
+  /**
+   * Run `fn` (which calls into the module) with a time budget: past it, execution is interrupted
+   * and a `ReducerTimeoutError` is thrown. A budget of 0 runs without a limit.
+   */
+  invoke<T>(fn: () => T, budgetMs: number): T;
 }
+
+export class ReducerTimeoutError extends Error {
+  override name = 'ReducerTimeoutError';
+}
+
+const INVOKE_SCRIPT = new vm.Script('globalThis.__spacetime_host_invoke__()', { filename: 'spacetime-host:invoke' });
 
 // Node 20 lacks ES2025 Set methods; the runtime calls isSubsetOf for every indexed table.
 // It also lacks Symbol.dispose: the runtime's iterator class keys its dispose method by it and
@@ -96,5 +107,27 @@ export function evaluateModule(bundle: ModuleBundle, sys: SyscallImpl, opts: { e
     throw new Error('module has no default export from schema({...}); is it a spacetimedb/server module?');
   }
   const hooks = schema[moduleHooks](ns) as ModuleHooks;
-  return { hooks, context, DataView: vm.runInContext('DataView', context) as DataViewConstructor };
+  let depth = 0;
+  const invoke = <T>(fn: () => T, budgetMs: number): T => {
+    // Nested calls (a view materialised while a call runs) share the outer budget.
+    if (depth > 0 || budgetMs <= 0) return fn();
+    let result: T;
+    context.__spacetime_host_invoke__ = () => {
+      result = fn();
+    };
+    depth++;
+    try {
+      INVOKE_SCRIPT.runInContext(context, { timeout: budgetMs });
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
+        throw new ReducerTimeoutError(`module call exceeded its time budget of ${budgetMs} ms`);
+      }
+      throw e;
+    } finally {
+      depth--;
+      context.__spacetime_host_invoke__ = undefined;
+    }
+    return result!;
+  };
+  return { hooks, context, DataView: vm.runInContext('DataView', context) as DataViewConstructor, invoke };
 }

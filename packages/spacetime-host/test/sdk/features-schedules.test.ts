@@ -27,7 +27,8 @@ afterAll(async () => {
 
 describe('schedules', () => {
   it('fires a one-shot schedule once, as the database, then deletes its row', async () => {
-    await a.conn.reducers.scheduleOnce({ label: 'once', delayMicros: 30n * MS });
+    // Delays leave room for a loaded machine: the row must still exist when the call returns.
+    await a.conn.reducers.scheduleOnce({ label: 'once', delayMicros: 300n * MS });
     const row = timerRow('once');
     expect(row?.scheduledAt.tag).toBe('Time');
     await until(() => ticks('once').length === 1, 'the one-shot fires');
@@ -65,10 +66,10 @@ describe('schedules', () => {
 
   it('re-arms a schedule when its row is updated, both earlier and later', async () => {
     await a.conn.reducers.scheduleOnce({ label: 'sooner', delayMicros: 3_600_000n * MS });
-    await a.conn.reducers.scheduleOnce({ label: 'later', delayMicros: 40n * MS });
+    await a.conn.reducers.scheduleOnce({ label: 'later', delayMicros: 500n * MS });
     await a.conn.reducers.rearmSchedule({ label: 'sooner', delayMicros: 40n * MS });
     await a.conn.reducers.rearmSchedule({ label: 'later', delayMicros: 3_600_000n * MS });
-    await a.conn.reducers.scheduleOnce({ label: 'rearm-sentinel', delayMicros: 200n * MS });
+    await a.conn.reducers.scheduleOnce({ label: 'rearm-sentinel', delayMicros: 900n * MS });
     await until(() => ticks('rearm-sentinel').length === 1, 'the sentinel fires');
     expect(ticks('sooner')).toHaveLength(1);
     expect(ticks('later')).toHaveLength(0);

@@ -2,6 +2,8 @@
 // builders so encoding and decoding agree with the `spacetimedb` client byte for byte.
 // Special types (Identity, ConnectionId, Timestamp, TimeDuration) are their inner integers.
 import { BinaryReader, BinaryWriter, t } from 'spacetimedb';
+import { Reader, decodeValue, type SumValue } from '../sats/codec';
+import type { Ty } from '../sats/types';
 
 const QuerySetId = t.object('QuerySetId', { id: t.u32() });
 const RowSizeHint = t.enum('RowSizeHint', { FixedSize: t.u16(), RowOffsets: t.array(t.u64()) });
@@ -125,13 +127,55 @@ export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
   return (ServerMessageT as any).deserialize(new BinaryReader(bytes)) as ServerMessage;
 }
 
+// Client frames are decoded with the host's strict codec (the SDK's deserializer maps an
+// unknown sum tag to `undefined` and accepts malformed UTF-8), so any malformed input is an error.
+const U32: Ty = { kind: 'U32' };
+const UNIT: Ty = { kind: 'Product', elements: [] };
+const STRING: Ty = { kind: 'String' };
+const BYTES: Ty = { kind: 'Array', elem: { kind: 'U8' } };
+const QUERY_SET_ID: Ty = { kind: 'Product', elements: [{ name: 'id', ty: U32 }] };
+const field = (ty: Ty) => ({ name: undefined, ty });
+const CALL: Ty = { kind: 'Product', elements: [field(U32), field({ kind: 'U8' }), field(STRING), field(BYTES)] };
+const CLIENT_MESSAGE_TY: Ty = {
+  kind: 'Sum',
+  variants: [
+    { name: 'Subscribe', ty: { kind: 'Product', elements: [field(U32), field(QUERY_SET_ID), field({ kind: 'Array', elem: STRING })] } },
+    {
+      name: 'Unsubscribe',
+      ty: { kind: 'Product', elements: [field(U32), field(QUERY_SET_ID), field({ kind: 'Sum', variants: [{ name: 'Default', ty: UNIT }, { name: 'SendDroppedRows', ty: UNIT }] })] },
+    },
+    { name: 'OneOffQuery', ty: { kind: 'Product', elements: [field(U32), field(STRING)] } },
+    { name: 'CallReducer', ty: CALL },
+    { name: 'CallProcedure', ty: CALL },
+  ],
+};
+
+function toClientMessage(v: SumValue): ClientMessage {
+  const f = v.value as any[];
+  switch (v.tag) {
+    case 0:
+      return { tag: 'Subscribe', value: { requestId: f[0], querySetId: { id: f[1][0] }, queryStrings: f[2] } };
+    case 1:
+      return {
+        tag: 'Unsubscribe',
+        value: { requestId: f[0], querySetId: { id: f[1][0] }, flags: { tag: (f[2] as SumValue).tag === 1 ? 'SendDroppedRows' : 'Default' } },
+      };
+    case 2:
+      return { tag: 'OneOffQuery', value: { requestId: f[0], queryString: f[1] } };
+    case 3:
+      return { tag: 'CallReducer', value: { requestId: f[0], flags: f[1], reducer: f[2], args: f[3] } };
+    default:
+      return { tag: 'CallProcedure', value: { requestId: f[0], flags: f[1], procedure: f[2], args: f[3] } };
+  }
+}
+
 /** Decode every ClientMessage in a frame: v2 carries exactly one, v3 one or more back to back. */
 export function decodeClientFrame(bytes: Uint8Array, protocol: 'v2' | 'v3'): ClientMessage[] {
   if (bytes.length === 0) throw new Error('empty frame: a frame must contain at least one message');
-  const reader = new BinaryReader(bytes);
+  const reader = new Reader(bytes);
   const out: ClientMessage[] = [];
   while (reader.remaining > 0) {
-    out.push((ClientMessageT as any).deserialize(reader) as ClientMessage);
+    out.push(toClientMessage(decodeValue(CLIENT_MESSAGE_TY, reader) as SumValue));
     if (protocol === 'v2') break;
   }
   if (reader.remaining > 0) throw new Error(`${reader.remaining} trailing bytes after the message`);

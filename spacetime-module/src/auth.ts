@@ -1,0 +1,142 @@
+// Who may call what. Every reducer starts with one of these checks; they throw SenderError with a
+// reason before anything is written. Claims come from the caller's JWT (ctx.senderAuth.jwt),
+// minted by the control service whose issuer the admin trusted with configure_world.
+import type { Identity } from 'spacetimedb';
+import { SenderError, type Infer, type InferSchema, type ReducerCtx, type ViewCtx } from 'spacetimedb/server';
+import { CONFIG_ROW_ID, Scope, type Capability } from './constants';
+import spacetimedb, { autopilot_node, workspace_member, world_config } from './schema';
+import { isHex64 } from './validate';
+
+export type Ctx = ReducerCtx<InferSchema<typeof spacetimedb>>;
+/** Read-only table access, as views get it (reducer contexts satisfy it too). */
+export type ReadDb = ViewCtx<InferSchema<typeof spacetimedb>>['db'];
+export type ConfigRow = Infer<typeof world_config.rowType>;
+export type NodeRow = Infer<typeof autopilot_node.rowType>;
+export type MemberRow = Infer<typeof workspace_member.rowType>;
+
+export const NOT_CONFIGURED = 'world not configured: no trusted control issuer';
+
+export interface WorldClaims {
+  issuer: string;
+  subject: string;
+  nostrPubkey: string;
+  deviceId: string;
+  sessionId: string;
+  org: string;
+  scopes: string[];
+  /** `exp` claim, seconds since the epoch. */
+  expiresAt: bigint;
+}
+
+export interface Caller {
+  claims: WorldClaims;
+  config: ConfigRow;
+}
+
+export type ClaimsResult = { ok: true; claims: WorldClaims } | { ok: false; reason: string };
+
+export function configOf(ctx: Ctx): ConfigRow {
+  const config = ctx.db.world_config.config_id.find(CONFIG_ROW_ID);
+  // init always writes the row; its absence means the database was not created by this module.
+  if (!config) throw new Error('world_config row is missing');
+  return config;
+}
+
+/** Reads and checks the caller's token claims against the config, without throwing. */
+export function readClaims(ctx: Ctx, config: ConfigRow): ClaimsResult {
+  if (!config.configured || config.trusted_issuers.length === 0) return { ok: false, reason: NOT_CONFIGURED };
+  const jwt = ctx.senderAuth.jwt;
+  if (!jwt) return { ok: false, reason: 'no token: connect with a token from the control service' };
+  const payload = jwt.fullPayload;
+  const issuer = jwt.issuer;
+  if (typeof issuer !== 'string' || !config.trusted_issuers.includes(issuer)) {
+    return { ok: false, reason: `token issuer ${JSON.stringify(issuer)} is not trusted by this world` };
+  }
+  const subject = jwt.subject;
+  const nostrPubkey = payload['nostr_pubkey'];
+  if (typeof nostrPubkey !== 'string' || !isHex64(nostrPubkey)) return { ok: false, reason: 'token has no valid nostr_pubkey claim' };
+  if (subject !== nostrPubkey) return { ok: false, reason: 'token sub does not match its nostr_pubkey claim' };
+  const sessionId = payload['session_id'];
+  if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > 128) {
+    return { ok: false, reason: 'token has no valid session_id claim' };
+  }
+  const deviceId = payload['device_id'];
+  if (typeof deviceId !== 'string' || deviceId.length === 0 || deviceId.length > 128) {
+    return { ok: false, reason: 'token has no valid device_id claim' };
+  }
+  const org = payload['org'];
+  const scopes = payload['scopes'];
+  if (!Array.isArray(scopes) || !scopes.every((scope) => typeof scope === 'string')) {
+    return { ok: false, reason: 'token has no valid scopes claim' };
+  }
+  const exp = payload['exp'];
+  if (typeof exp !== 'number' || !Number.isSafeInteger(exp)) return { ok: false, reason: 'token has no valid exp claim' };
+  const expiresAt = BigInt(exp);
+  if (expiresAt * 1_000_000n <= ctx.timestamp.microsSinceUnixEpoch) {
+    return { ok: false, reason: 'token expired: log in again and reconnect' };
+  }
+  return {
+    ok: true,
+    claims: {
+      issuer,
+      subject,
+      nostrPubkey,
+      deviceId,
+      sessionId,
+      org: typeof org === 'string' ? org : '',
+      scopes: scopes as string[],
+      expiresAt,
+    },
+  };
+}
+
+/**
+ * The caller's checked claims. Every client-facing reducer needs a trusted token carrying
+ * world:join, plus `scope` when given.
+ */
+export function authorize(ctx: Ctx, action: string, scope?: Scope): Caller {
+  const config = configOf(ctx);
+  const result = readClaims(ctx, config);
+  if (!result.ok) throw new SenderError(`${action} denied: ${result.reason}`);
+  for (const needed of scope && scope !== Scope.join ? [Scope.join, scope] : [Scope.join]) {
+    if (!result.claims.scopes.includes(needed)) throw new SenderError(`${action} denied: token lacks scope ${needed}`);
+  }
+  return { claims: result.claims, config };
+}
+
+/** authorize + the caller must have joined the world (have a node row). */
+export function authorizeNode(ctx: Ctx, action: string, scope?: Scope): Caller & { node: NodeRow } {
+  const caller = authorize(ctx, action, scope);
+  const node = ctx.db.autopilot_node.node_id.find(ctx.sender);
+  if (!node) throw new SenderError(`${action} denied: not joined; call join_world first`);
+  return { ...caller, node };
+}
+
+export function isWorldAdmin(ctx: Ctx, who: Identity): boolean {
+  return ctx.db.world_admin.admin.find(who) !== null;
+}
+
+export function requireWorldAdmin(ctx: Ctx, action: string): void {
+  if (!isWorldAdmin(ctx, ctx.sender)) throw new SenderError(`${action} denied: only a world admin may do this`);
+}
+
+/** Scheduled reducers run as the database itself; clients calling them directly are refused. */
+export function requireScheduler(ctx: Ctx, action: string): void {
+  if (!ctx.sender.isEqual(ctx.databaseIdentity)) throw new SenderError(`${action} denied: runs only on its schedule`);
+}
+
+export function membershipOf(ctx: Ctx, workspaceId: bigint, who: Identity): MemberRow | undefined {
+  for (const row of ctx.db.workspace_member.by_workspace_member.filter([workspaceId, who])) return row;
+  return undefined;
+}
+
+/** The caller's membership in an existing workspace, holding `capability` when given. */
+export function requireMember(ctx: Ctx, action: string, workspaceId: bigint, capability?: Capability): MemberRow {
+  if (!ctx.db.workspace.workspace_id.find(workspaceId)) throw new SenderError(`${action} denied: no workspace ${workspaceId}`);
+  const member = membershipOf(ctx, workspaceId, ctx.sender);
+  if (!member) throw new SenderError(`${action} denied: not a member of workspace ${workspaceId}`);
+  if (capability && !member.capabilities.includes(capability)) {
+    throw new SenderError(`${action} denied: role ${member.role} in workspace ${workspaceId} lacks ${capability}`);
+  }
+  return member;
+}

@@ -1,0 +1,49 @@
+// Token claim checks, on the host's ModuleHost with hand-made claims (the real control service
+// never mints most of these; the module must still refuse them).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDirectWorld, type DirectWorld } from './support/direct';
+import { stateHash } from './support/state';
+
+const JOIN = { display_name: 'n', version: '1', region: '' };
+
+describe('token claims', () => {
+  let world: DirectWorld;
+  beforeAll(async () => {
+    world = await startDirectWorld();
+  });
+  afterAll(() => world?.close());
+
+  const cases: [string, Record<string, unknown>, string][] = [
+    ['an untrusted issuer', { iss: 'http://other.test' }, 'token issuer "http://other.test" is not trusted by this world'],
+    ['an expired token', { exp: 1_000 }, 'token expired: log in again and reconnect'],
+    ['no exp claim', { exp: undefined }, 'token has no valid exp claim'],
+    ['sub that is not the nostr pubkey', { sub: 'f'.repeat(64) }, 'token sub does not match its nostr_pubkey claim'],
+    ['a malformed nostr_pubkey', { nostr_pubkey: 'npub1xyz', sub: 'npub1xyz' }, 'token has no valid nostr_pubkey claim'],
+    ['no session_id', { session_id: undefined }, 'token has no valid session_id claim'],
+    ['no device_id', { device_id: '' }, 'token has no valid device_id claim'],
+    ['scopes that are not a list', { scopes: 'world:join' }, 'token has no valid scopes claim'],
+  ];
+  cases.forEach(([label, claims, reason], index) => {
+    it(`refuses ${label}, writing nothing`, () => {
+      const actor = world.connect(10 + index, undefined, claims);
+      const before = stateHash(world.module);
+      expect(world.call(actor, 'join_world', JOIN)).toEqual({ ok: false, message: `join_world denied: ${reason}` });
+      expect(stateHash(world.module)).toBe(before);
+    });
+  });
+
+  it('refuses a session id already held by another node', () => {
+    const first = world.connect(1, undefined, { session_id: 'shared-session' });
+    world.must(first, 'join_world', JOIN);
+    const second = world.connect(2, undefined, { session_id: 'shared-session' });
+    expect(world.call(second, 'join_world', JOIN)).toEqual({ ok: false, message: 'join_world denied: session shared-session belongs to another node' });
+  });
+
+  it('accepts the same claims once they are well formed, and a rejoin is idempotent', () => {
+    const actor = world.connect(3);
+    world.must(actor, 'join_world', JOIN);
+    const before = stateHash(world.module);
+    world.must(actor, 'join_world', JOIN);
+    expect(stateHash(world.module)).toBe(before);
+  });
+});

@@ -35,6 +35,9 @@ if (existsSync(report)) {
   const r = JSON.parse(readFileSync(report, 'utf8'));
   passed += r.numPassedTests;
   failed += r.numFailedTests;
+  // A file that fails to load runs no test; count it as a failure so the closing line says so.
+  const unloaded = (r.testResults ?? []).filter((f) => f.status === 'failed' && !f.assertionResults?.some((a) => a.status === 'failed'));
+  failed += unloaded.length;
 }
 
 if (existsSync(join(root, 'e2e', 'package.json'))) {

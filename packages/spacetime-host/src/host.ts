@@ -8,7 +8,7 @@ import { identityFromIssuerSubject, identityHex, loadOrCreateSigningKey, type Si
 import { ModuleHost } from './module/host';
 import { bundleModule, type ModuleBundle } from './module/bundle';
 import { Durability, stateHash, type RecoveryReport } from './durability/index';
-import { HostServer } from './server/server';
+import { HostServer, type HostServerOptions } from './server/server';
 import { viewRowsFromSql } from './server/raw_sql_view';
 
 export interface StartHostOptions {
@@ -38,6 +38,10 @@ export interface StartHostOptions {
   groupCommitMs?: number;
   /** Time budget of one reducer/view/procedure call in ms (default 5000; 0 = unlimited). */
   callBudgetMs?: number;
+  /** Row changes one transaction may make (default 1 000 000). */
+  maxRowChangesPerTx?: number;
+  /** Connection and backlog limits of the server (see README). */
+  limits?: HostServerOptions['limits'];
 }
 
 export interface RunningHost {
@@ -108,6 +112,7 @@ export async function startHost(opts: StartHostOptions): Promise<RunningHost> {
     logger,
     rawSqlView: viewRowsFromSql,
     callBudgetMs: opts.callBudgetMs,
+    maxRowChangesPerTx: opts.maxRowChangesPerTx,
   });
   let durability: Durability | undefined;
   let recovery: RecoveryReport | undefined;
@@ -132,6 +137,7 @@ export async function startHost(opts: StartHostOptions): Promise<RunningHost> {
     trustedIssuers: opts.trustedIssuers ?? [],
     logger,
     protocols: opts.protocols,
+    limits: opts.limits,
     host: opts.host,
     port: opts.port ?? 3000,
     durability: durability && {

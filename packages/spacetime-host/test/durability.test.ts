@@ -8,6 +8,7 @@ import type { Identity } from 'spacetimedb';
 import { DbConnection } from './fixtures/chat/module_bindings/index';
 import { hashDataDir, type RunningHost } from '../src/host';
 import { deferred, fixture, until, withHost } from './sdk/helpers';
+import { FEATURES_DB, connect as connectFeatures, subscribe } from './sdk/features-helpers';
 
 const dirs: string[] = [];
 const hosts: RunningHost[] = [];
@@ -179,5 +180,27 @@ describe('durable database', () => {
     stored.tables.find((t: { name: string }) => t.name === 'message').columns[3].type = 'U32';
     writeFileSync(join(dir, 'schema.json'), JSON.stringify(stored));
     await expect(open(dir)).rejects.toThrow(/not compatible.*\n- table message column 3 changed/s);
+  });
+});
+
+describe('schedules across a restart', () => {
+  it('re-arms interval schedules from their table after a restart', async () => {
+    const dir = tempDir();
+    const h1 = await withHost({ module: fixture('features'), name: FEATURES_DB, dataDir: dir });
+    hosts.push(h1);
+    const a = await connectFeatures(h1);
+    await a.conn.reducers.scheduleEvery({ label: 'durable-tick', intervalMicros: 50_000n });
+    a.conn.disconnect();
+    await closeHost(h1);
+
+    const h2 = await withHost({ module: fixture('features'), name: FEATURES_DB, dataDir: dir });
+    hosts.push(h2);
+    const b = await connectFeatures(h2);
+    await subscribe(b.conn, ['SELECT * FROM tick_log', 'SELECT * FROM tick_timer']);
+    const ticks = () => [...b.conn.db.tickLog.iter()].filter((t) => t.label === 'durable-tick').length;
+    const before = ticks();
+    await until(() => ticks() >= before + 2, 'the interval keeps firing after the restart');
+    expect([...b.conn.db.tickTimer.iter()].some((t) => t.label === 'durable-tick')).toBe(true);
+    b.conn.disconnect();
   });
 });

@@ -7,6 +7,8 @@ import { DatastoreError, Errno } from './errors';
 import { IndexStore } from './index_store';
 import { bytesKey, type StoredRow } from './rows';
 
+export const DEFAULT_MAX_ROW_CHANGES_PER_TX = 1_000_000;
+
 export class TableStore {
   readonly rows = new Map<number, StoredRow>();
   readonly byKey = new Map<string, StoredRow>();
@@ -68,6 +70,11 @@ export class Datastore {
   private nextRowId = 1;
   private undo: UndoEntry[] | null = null;
 
+  /** Row changes one transaction may make (documented limit); past it the transaction fails. */
+  maxRowChangesPerTx = DEFAULT_MAX_ROW_CHANGES_PER_TX;
+  /** Set when the open transaction hit a host limit, so the caller can be told which. */
+  limitExceeded: string | undefined;
+
   constructor(readonly catalog: Catalog) {
     this.tables = catalog.tables.map((def) => new TableStore(def));
     for (const t of this.tables) {
@@ -109,11 +116,22 @@ export class Datastore {
   begin(): void {
     if (this.undo) throw new DatastoreError(Errno.WOULD_BLOCK_TRANSACTION, 'a transaction is already open');
     this.undo = [];
+    this.limitExceeded = undefined;
   }
 
   private requireTx(): UndoEntry[] {
     if (!this.undo) throw new DatastoreError(Errno.NOT_IN_TRANSACTION);
     return this.undo;
+  }
+
+  /** The open transaction's log, refusing a change past the per-transaction limit. */
+  private requireRoom(): UndoEntry[] {
+    const log = this.requireTx();
+    if (log.length >= this.maxRowChangesPerTx) {
+      this.limitExceeded = `transaction exceeds the limit of ${this.maxRowChangesPerTx} row changes`;
+      throw new DatastoreError(Errno.HOST_CALL_FAILURE, this.limitExceeded);
+    }
+    return log;
   }
 
   /** After a call was cut short mid-change: roll back, then rebuild every derived structure. */
@@ -230,7 +248,7 @@ export class Datastore {
 
   /** Insert a decoded row (sentinels filled from sequences). Returns the stored row and generated columns. */
   insert(table: TableStore, value: unknown[]): { row: StoredRow; generated: number[] } {
-    const log = this.requireTx();
+    const log = this.requireRoom();
     const generated = this.applySequences(table, value);
     const row = this.makeRow(table, value);
     const existing = table.byKey.get(row.key);
@@ -242,7 +260,7 @@ export class Datastore {
   }
 
   delete(table: TableStore, row: StoredRow): void {
-    const log = this.requireTx();
+    const log = this.requireRoom();
     if (table.rows.get(row.id) !== row) return;
     log.push({ op: 'delete', table, row });
     table.remove(row);
@@ -250,7 +268,7 @@ export class Datastore {
 
   /** Replace the row matching `value` on unique index `index` with `value`. */
   update(index: IndexStore, table: TableStore, value: unknown[]): { row: StoredRow; generated: number[] } {
-    this.requireTx();
+    this.requireRoom();
     if (!index.def.unique) throw new DatastoreError(Errno.INDEX_NOT_UNIQUE, `index ${index.def.name} is not unique`);
     const generated = this.applySequences(table, value);
     const key = index.def.columns.map((c) => value[c]);

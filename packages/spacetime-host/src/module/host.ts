@@ -88,6 +88,8 @@ export interface ModuleHostOptions {
   now?: () => bigint;
   /** Time budget per module call in ms (default 5000; 0 = unlimited). A call past it is stopped and rolled back. */
   callBudgetMs?: number;
+  /** Row changes one transaction may make (default 1 000 000). */
+  maxRowChangesPerTx?: number;
   /** Evaluates a view's RawSql result (module query builder) against committed state + the open tx. */
   rawSqlView?: (host: ModuleHost, view: ViewDef, sender: bigint | null, sql: string) => ViewRow[];
 }
@@ -140,6 +142,7 @@ export class ModuleHost {
     this.realm = evaluateModule(bundle, abi.syscalls());
     this.catalog = buildCatalog(decodeRawModuleDef(this.realm.hooks.__describe_module__()));
     ref.datastore = this.datastore = new Datastore(this.catalog);
+    if (opts.maxRowChangesPerTx) this.datastore.maxRowChangesPerTx = opts.maxRowChangesPerTx;
     this.hooksReady = true;
   }
 
@@ -239,9 +242,14 @@ export class ModuleHost {
         this.logger.error({ function: fnName }, `${fnName}: ${e.message}; its transaction was rolled back`);
         return { kind: 'internal_error', timestamp, message: `${fnName}: ${e.message}`, detail: e.message };
       }
+      const limit = this.datastore.limitExceeded;
       this.datastore.rollback();
       if (this.isSenderError(e)) return { kind: 'user_error', timestamp, message: String((e as Error).message) };
       const detail = this.describeError(e);
+      if (limit) {
+        this.logger.warn({ function: fnName }, `${fnName}: ${limit}`);
+        return { kind: 'internal_error', timestamp, message: `${fnName}: ${limit}`, detail };
+      }
       this.logger.error({ function: fnName }, `reducer ${fnName} failed: ${detail}`);
       return { kind: 'internal_error', timestamp, message: INTERNAL_ERROR_TEXT, detail };
     }

@@ -24,7 +24,7 @@ export interface WorldClaims {
   sessionId: string;
   org: string;
   scopes: string[];
-  /** `exp` claim, seconds since the epoch. */
+  /** `control_exp` claim: the control token's expiry, seconds since the epoch. */
   expiresAt: bigint;
 }
 
@@ -69,8 +69,10 @@ export function readClaims(ctx: Ctx, config: ConfigRow): ClaimsResult {
   if (!Array.isArray(scopes) || !scopes.every((scope) => typeof scope === 'string')) {
     return { ok: false, reason: 'token has no valid scopes claim' };
   }
-  const exp = payload['exp'];
-  if (typeof exp !== 'number' || !Number.isSafeInteger(exp)) return { ok: false, reason: 'token has no valid exp claim' };
+  // `control_exp`, not `exp`: a host re-signs each connection's token with a 60 s `exp` of its own
+  // and keeps the other claims, so only this claim says when the control token really expires.
+  const exp = payload['control_exp'];
+  if (typeof exp !== 'number' || !Number.isSafeInteger(exp)) return { ok: false, reason: 'token has no valid control_exp claim' };
   const expiresAt = BigInt(exp);
   if (expiresAt * 1_000_000n <= ctx.timestamp.microsSinceUnixEpoch) {
     return { ok: false, reason: 'token expired: log in again and reconnect' };

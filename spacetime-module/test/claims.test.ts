@@ -15,15 +15,24 @@ describe('token claims', () => {
 
   const cases: [string, Record<string, unknown>, string][] = [
     ['an untrusted issuer', { iss: 'http://other.test' }, 'token issuer "http://other.test" is not trusted by this world'],
-    ['an expired token', { exp: 1_000 }, 'token expired: log in again and reconnect'],
-    ['no exp claim', { exp: undefined }, 'token has no valid exp claim'],
+    ['an expired control token', { control_exp: 1_000 }, 'token expired: log in again and reconnect'],
+    ['no control_exp claim', { control_exp: undefined }, 'token has no valid control_exp claim'],
+    // The host's 60 s connection token must not cut a session short: only control_exp counts.
+    ['(accepted) a connection exp long past', { exp: 1_000, expectOk: true }, ''],
     ['sub that is not the nostr pubkey', { sub: 'f'.repeat(64) }, 'token sub does not match its nostr_pubkey claim'],
     ['a malformed nostr_pubkey', { nostr_pubkey: 'npub1xyz', sub: 'npub1xyz' }, 'token has no valid nostr_pubkey claim'],
     ['no session_id', { session_id: undefined }, 'token has no valid session_id claim'],
     ['no device_id', { device_id: '' }, 'token has no valid device_id claim'],
     ['scopes that are not a list', { scopes: 'world:join' }, 'token has no valid scopes claim'],
   ];
-  cases.forEach(([label, claims, reason], index) => {
+  cases.forEach(([label, { expectOk, ...claims }, reason], index) => {
+    if (expectOk) {
+      it(`accepts ${label}`, () => {
+        const actor = world.connect(10 + index, undefined, claims);
+        expect(world.call(actor, 'join_world', JOIN)).toEqual({ ok: true });
+      });
+      return;
+    }
     it(`refuses ${label}, writing nothing`, () => {
       const actor = world.connect(10 + index, undefined, claims);
       const before = stateHash(world.module);

@@ -20,6 +20,11 @@ export interface ControlClaims {
   session_id: string;
   org: string;
   scopes: string[];
+  /**
+   * The token's own expiry again. SpacetimeDB re-signs a connection's token with a 60 s `exp` of its
+   * own and keeps the other claims, so the world reads this one to enforce expiry on every call.
+   */
+  control_exp: number;
 }
 
 export interface MintRequest {
@@ -53,6 +58,7 @@ export async function mintToken(keys: KeyRing, request: MintRequest): Promise<Mi
     session_id: request.sessionId,
     org: request.org,
     scopes: request.scopes,
+    control_exp: request.nowSeconds + request.ttlSeconds,
   };
   const { kid, privateKey } = keys.signingKey();
   const token = await new SignJWT({ ...claims } as unknown as JWTPayload)

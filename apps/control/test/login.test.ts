@@ -38,6 +38,7 @@ describe('successful login', () => {
       session_id: answer.session_id,
       org: 'acme',
       scopes: [...STANDARD_SCOPES],
+      control_exp: now + 900,
     });
   });
 

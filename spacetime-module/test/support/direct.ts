@@ -76,6 +76,7 @@ export async function startDirectWorld(tunables: Record<string, number> = {}): P
         aud: ['spacetimedb'],
         iat: nowSeconds,
         exp: nowSeconds + 365 * 86_400,
+        control_exp: nowSeconds + 365 * 86_400,
         hex_identity: actor.identity.toString(16).padStart(64, '0'),
         nostr_pubkey: pubkey,
         device_id: `device-${index}`,

@@ -1,17 +1,15 @@
 // Query sets per connection, their initial rows, and per-transaction deltas (spec §5).
 // Each committed transaction becomes at most one update per connection, in commit order.
 import type { CommitEvent, ModuleHost, ViewInstance } from '../module/host';
-import type { ViewDef } from '../module/catalog';
 import {
   compileSubscription,
   delta,
   evaluate,
   type CompiledQuery,
-  type Relation,
   type RelationChange,
-  type Row,
   type SqlDataSource,
 } from '../sql/index';
+import { datastoreSource } from './data_source';
 import { rowList, type QueryRowsV, type QuerySetUpdateV, type SingleTableRowsV, type TableUpdateRowsV, type TableUpdateV } from './wire';
 
 export interface Subscriber {
@@ -44,28 +42,14 @@ export class SubscriptionManager {
 
   /** Committed state as the SQL engine sees it, for one subscriber (sender views are per identity). */
   sourceFor(identity: bigint): SqlDataSource {
-    const ds = this.host.datastore;
-    const viewRows = (def: ViewDef): Row[] => {
+    return datastoreSource(this.host.datastore, (def) => {
       const inst = this.host.acquireView(def, identity);
       try {
         return inst.allRows();
       } finally {
         this.host.releaseView(inst);
       }
-    };
-    return {
-      scan(rel: Relation): Iterable<Row> {
-        if (rel.kind === 'view') return viewRows(rel.def);
-        return ds.tables[rel.def.id]!.rows.values();
-      },
-      lookup(rel: Relation, cols: number[], key: unknown[]): Iterable<Row> {
-        if (rel.kind === 'view') throw new Error('views have no indexes');
-        const table = ds.tables[rel.def.id]!;
-        const ix = table.indexes.find((i) => i.def.columns.length === cols.length && i.def.columns.every((c, n) => c === cols[n]));
-        if (!ix) throw new Error(`no index on ${rel.def.name}(${cols.join(',')})`);
-        return ix.point(key);
-      },
-    };
+    });
   }
 
   addSubscriber(sub: Subscriber): void {

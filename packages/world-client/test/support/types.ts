@@ -1,0 +1,2 @@
+export type { DeliveredMessage } from '../../src/index';
+export type { TestClient } from './world';

@@ -1,9 +1,12 @@
-// `npm start`: the product on the embedded world. Runs scripts/embedded-world.ts under tsx.
+// `npm start`: the product on the embedded world — control, host + module, a local relay, the
+// resident headless peer, and the desktop app (Electron when its binary is present, else web mode,
+// printing the URL). Arguments pass through, e.g. `npm start -- --profile bob --attach`.
+// (scripts/embedded-world.ts still starts just the world: control + host.)
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { root } from './bootstrap.mjs';
 
-const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'scripts', 'embedded-world.ts'), ...process.argv.slice(2)], {
+const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'apps', 'desktop', 'src', 'launch.ts'), ...process.argv.slice(2)], {
   cwd: root,
   stdio: 'inherit',
 });

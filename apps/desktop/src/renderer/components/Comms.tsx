@@ -1,0 +1,323 @@
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { Peer } from '../../shared/contract';
+import { call, useStore } from '../store';
+
+export function timeAgo(ms: number): string {
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+  return new Date(ms).toLocaleDateString();
+}
+
+/** A padlock for private channels, # for open ones (drawn, so no emoji font is needed). */
+function ChannelGlyph({ isPrivate }: { isPrivate: boolean }) {
+  if (!isPrivate) return <span className="glyph">#</span>;
+  return (
+    <svg className="glyph" width="12" height="14" viewBox="0 0 12 14" role="img" aria-label="private">
+      <rect x="1" y="6" width="10" height="7.5" rx="1.5" fill="currentColor" />
+      <path d="M3.5 6V4.2a2.5 2.5 0 0 1 5 0V6" fill="none" stroke="currentColor" strokeWidth="1.6" />
+    </svg>
+  );
+}
+
+export function Comms() {
+  return (
+    <div className="comms">
+      <aside className="sidebar">
+        <PresenceList />
+        <WorkspaceList />
+        <ChannelList />
+      </aside>
+      <ChannelView />
+    </div>
+  );
+}
+
+function PresenceList() {
+  const presence = useStore((s) => s.app!.presence);
+  const expectChannel = useStore((s) => s.expectChannel);
+  const selectChannel = useStore((s) => s.selectChannel);
+  const channels = useStore((s) => s.app!.channels);
+  const self = useStore((s) => s.app!.self);
+  const live = useStore((s) => s.app!.connection.status === 'connected');
+
+  const messagePeer = async (peer: Peer) => {
+    const existing = channels.find((c) => c.kind === 'direct' && c.participants.includes(peer.nodeId));
+    if (existing) {
+      selectChannel(existing.id);
+      return;
+    }
+    const name = `${self.displayName || 'me'} ↔ ${peer.displayName || peer.npub.slice(0, 12)}`;
+    expectChannel(name);
+    await call('channels.open', { name, peers: [peer.nodeId], isPrivate: true });
+  };
+
+  return (
+    <section className={live ? 'presence' : 'presence stale'} data-testid="presence">
+      <h3>
+        People &amp; autopilots {!live && <span className="muted small">last known</span>}
+      </h3>
+      {presence.length === 0 && <p className="muted">Nobody here yet.</p>}
+      <ul>
+        {presence.map((peer) => (
+          <li key={peer.nodeId} data-testid="peer" data-name={peer.displayName} data-status={peer.status}>
+            <span className={`dot status-${peer.status}`} title={peer.status} />
+            <span className="peer-name">
+              {peer.displayName || peer.npub.slice(0, 14)}
+              {peer.isSelf && <span className="muted"> (you)</span>}
+            </span>
+            <span className="muted small" title={new Date(peer.lastSeenMs).toLocaleString()}>
+              {peer.status === 'offline' ? `seen ${timeAgo(peer.lastSeenMs)}` : peer.status}
+            </span>
+            {!peer.isSelf && (
+              <button className="small" data-testid="message-peer" onClick={() => messagePeer(peer)}>
+                Message
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function WorkspaceList() {
+  const workspaces = useStore((s) => s.app!.workspaces);
+  const presence = useStore((s) => s.app!.presence);
+  const [creating, setCreating] = useState(false);
+  const [slug, setSlug] = useState('');
+  const [name, setName] = useState('');
+  const create = async () => {
+    const r = await call('workspaces.create', { slug: slug.trim(), name: name.trim() });
+    if (r.ok) {
+      setCreating(false);
+      setSlug('');
+      setName('');
+    }
+  };
+  return (
+    <section className="workspaces" data-testid="workspaces">
+      <h3>
+        Workspaces{' '}
+        <button className="small" data-testid="new-workspace" onClick={() => setCreating(!creating)}>
+          {creating ? 'Cancel' : 'New'}
+        </button>
+      </h3>
+      {creating && (
+        <div className="new-channel">
+          <input placeholder="name" data-testid="workspace-name" value={name} onChange={(e) => setName(e.target.value)} />
+          <input placeholder="slug (e.g. my-team)" data-testid="workspace-slug" value={slug} onChange={(e) => setSlug(e.target.value.toLowerCase())} />
+          <button className="primary" data-testid="workspace-create" disabled={slug.trim() === '' || name.trim() === ''} onClick={create}>
+            Create workspace
+          </button>
+        </div>
+      )}
+      {workspaces.length === 0 && !creating && <p className="muted">None yet.</p>}
+      <ul>
+        {workspaces.map((w) => {
+          const invitable = presence.filter((p) => !p.isSelf && !w.members.includes(p.nodeId));
+          const canInvite = w.role === 'owner' || w.role === 'admin';
+          return (
+            <li key={w.id} className="workspace" data-testid="workspace" data-slug={w.slug}>
+              <span className="peer-name">{w.name}</span>
+              <span className="muted small">
+                {w.members.length} member{w.members.length === 1 ? '' : 's'} · {w.role}
+              </span>
+              {canInvite && invitable.length > 0 && (
+                <select
+                  className="invite"
+                  data-testid="workspace-invite"
+                  value=""
+                  onChange={(e) => e.target.value && void call('workspaces.invite', { workspaceId: w.id, member: e.target.value })}
+                >
+                  <option value="">Invite…</option>
+                  {invitable.map((p) => (
+                    <option key={p.nodeId} value={p.nodeId}>
+                      {p.displayName || p.npub.slice(0, 12)}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}
+
+function ChannelList() {
+  const channels = useStore((s) => s.app!.channels);
+  const workspaces = useStore((s) => s.app!.workspaces);
+  const workspaceNames = new Map(workspaces.map((w) => [w.id, w.name]));
+  const selected = useStore((s) => s.selectedChannelId);
+  const selectChannel = useStore((s) => s.selectChannel);
+  const [creating, setCreating] = useState(false);
+  return (
+    <section className="channels" data-testid="channels">
+      <h3>
+        Channels{' '}
+        <button className="small" data-testid="new-channel" onClick={() => setCreating(!creating)}>
+          {creating ? 'Cancel' : 'New'}
+        </button>
+      </h3>
+      {creating && <NewChannel onDone={() => setCreating(false)} />}
+      {channels.length === 0 && <p className="muted">No channels yet. Message someone to start one.</p>}
+      <ul>
+        {channels.map((c) => (
+          <li key={c.id}>
+            <button
+              className={c.id === selected ? 'channel active' : 'channel'}
+              data-testid="channel"
+              data-name={c.name}
+              onClick={() => selectChannel(c.id)}
+            >
+              <ChannelGlyph isPrivate={c.isPrivate} />
+              <span className="channel-name">{c.name}</span>
+              {c.workspaceId !== '0' && <span className="pill">{workspaceNames.get(c.workspaceId) ?? 'workspace'}</span>}
+              {c.unread > 0 && (
+                <span className="badge" data-testid="unread">
+                  {c.unread}
+                </span>
+              )}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function NewChannel({ onDone }: { onDone: () => void }) {
+  // Select the stored array and filter here: a selector returning a new array re-renders forever.
+  const everyone = useStore((s) => s.app!.presence);
+  const presence = everyone.filter((p) => !p.isSelf);
+  const workspaces = useStore((s) => s.app!.workspaces);
+  const expectChannel = useStore((s) => s.expectChannel);
+  const [name, setName] = useState('');
+  const [isPrivate, setPrivate] = useState(true);
+  const [workspaceId, setWorkspaceId] = useState('0');
+  const [chosen, setChosen] = useState<string[]>([]);
+  const workspace = workspaces.find((w) => w.id === workspaceId);
+  // A workspace channel seats only the workspace's members.
+  const candidates = workspace ? presence.filter((p) => workspace.members.includes(p.nodeId)) : presence;
+  const submit = async () => {
+    expectChannel(name.trim());
+    const peers = chosen.filter((id) => candidates.some((p) => p.nodeId === id));
+    const r = await call('channels.open', { name: name.trim(), peers, isPrivate, workspaceId });
+    if (r.ok) onDone();
+  };
+  return (
+    <div className="new-channel" data-testid="new-channel-form">
+      <input placeholder="channel name" data-testid="new-channel-name" value={name} onChange={(e) => setName(e.target.value)} />
+      <select data-testid="new-channel-where" value={workspaceId} onChange={(e) => setWorkspaceId(e.target.value)}>
+        <option value="0">World (no workspace)</option>
+        {workspaces.map((w) => (
+          <option key={w.id} value={w.id}>
+            Workspace: {w.name}
+          </option>
+        ))}
+      </select>
+      <label className="check">
+        <input type="checkbox" checked={isPrivate} onChange={(e) => setPrivate(e.target.checked)} /> private (only the people you add)
+      </label>
+      <div className="peer-picks">
+        {candidates.map((p) => (
+          <label className="check" key={p.nodeId} data-testid="new-channel-peer" data-name={p.displayName}>
+            <input
+              type="checkbox"
+              checked={chosen.includes(p.nodeId)}
+              onChange={(e) => setChosen(e.target.checked ? [...chosen, p.nodeId] : chosen.filter((id) => id !== p.nodeId))}
+            />
+            {p.displayName || p.npub.slice(0, 12)}
+          </label>
+        ))}
+      </div>
+      <button className="primary" data-testid="new-channel-open" disabled={name.trim() === '' || chosen.length === 0} onClick={submit}>
+        Open channel
+      </button>
+    </div>
+  );
+}
+
+function ChannelView() {
+  const selectedId = useStore((s) => s.selectedChannelId);
+  const channel = useStore((s) => s.app!.channels.find((c) => c.id === s.selectedChannelId));
+  const messages = useStore((s) => (s.selectedChannelId ? s.app!.messages[s.selectedChannelId] : undefined));
+  const presence = useStore((s) => s.app!.presence);
+  const selfId = useStore((s) => s.app!.self.nodeId);
+  const [text, setText] = useState('');
+  const listRef = useRef<HTMLOListElement>(null);
+  const names = useMemo(() => new Map(presence.map((p) => [p.nodeId, p.displayName || p.npub.slice(0, 12)])), [presence]);
+
+  useEffect(() => {
+    if (channel && channel.lastSeq > channel.readSeq && document.visibilityState === 'visible') {
+      void call('messages.markRead', { channelId: channel.id, seq: channel.lastSeq });
+    }
+  }, [channel?.id, channel?.lastSeq, channel?.readSeq]);
+
+  useEffect(() => {
+    listRef.current?.lastElementChild?.scrollIntoView({ block: 'end' });
+  }, [messages?.length]);
+
+  if (!selectedId || !channel) {
+    return (
+      <section className="channel-view empty" data-testid="channel-empty">
+        <p className="muted">Pick a channel, or press “Message” next to someone.</p>
+      </section>
+    );
+  }
+
+  const send = async () => {
+    const body = text.trim();
+    if (body === '') return;
+    setText('');
+    await call('messages.send', { channelId: channel.id, text: body });
+  };
+
+  return (
+    <section className="channel-view" data-testid="channel-view" data-channel={channel.name}>
+      <header>
+        <h2>
+          <ChannelGlyph isPrivate={channel.isPrivate} /> {channel.name}
+        </h2>
+        <span className="muted small">
+          {channel.participants.map((p) => (p === selfId ? 'you' : (names.get(p) ?? p.slice(0, 8)))).join(', ')}
+          {channel.status === 'closed' ? ' · closed' : ''}
+        </span>
+      </header>
+      <ol className="messages" ref={listRef} data-testid="messages">
+        {(messages ?? []).map((m) => (
+          <li
+            key={m.idempotencyKey}
+            className={`${m.sender === selfId ? 'mine' : 'theirs'}${m.pending ? ' pending' : ''}`}
+            data-testid="message"
+            data-seq={m.seq}
+            data-pending={m.pending ? 'true' : 'false'}
+          >
+            <div className="meta">
+              <span className="sender">{m.sender === selfId ? 'you' : m.senderName}</span>
+              <span className="muted small">{m.pending ? 'waiting to send…' : `#${m.seq} · ${new Date(m.sentAtMs).toLocaleTimeString()}`}</span>
+            </div>
+            <div className="body" data-testid="message-body">
+              {m.payload}
+            </div>
+          </li>
+        ))}
+      </ol>
+      <form
+        className="composer"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void send();
+        }}
+      >
+        <input data-testid="composer" placeholder={`Message ${channel.name}`} value={text} onChange={(e) => setText(e.target.value)} />
+        <button className="primary" data-testid="send" type="submit" disabled={text.trim() === ''}>
+          Send
+        </button>
+      </form>
+    </section>
+  );
+}

@@ -58,4 +58,24 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The main-process core also runs under plain Node (web mode): no Electron in it.
+    files: ['apps/desktop/src/core/**/*.ts', 'apps/desktop/src/web/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'The core runs without Electron; only src/electron may import it.' }] }],
+    },
+  },
+  {
+    // The preload is the bridge only: Electron's IPC and the contract, nothing else.
+    files: ['apps/desktop/src/electron/preload.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'The preload exposes the bridge only.' })),
+          patterns: [{ regex: '^(?!electron$|\\.\\./shared/).*', message: 'The preload may import only electron and ../shared/*.' }],
+        },
+      ],
+    },
+  },
 );

@@ -67,7 +67,6 @@ async function main(): Promise<void> {
       if (values['data-dir'] && host.ownerToken) {
         writeFileSync(join(values['data-dir'], 'owner-token'), host.ownerToken, { mode: 0o600 });
       }
-      process.stdout.write(`listening on ${host.url}\n`);
       const stop = () => {
         host.close().then(
           () => process.exit(0),
@@ -76,6 +75,8 @@ async function main(): Promise<void> {
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      // Announce readiness only once a stop signal would be handled (stdout to a pipe is synchronous).
+      process.stdout.write(`listening on ${host.url}\n`);
       return;
     }
     case 'generate': {

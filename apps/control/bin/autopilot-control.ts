@@ -31,7 +31,6 @@ async function main(): Promise<void> {
   try {
     config = values.config === undefined ? undefined : await loadControlConfigFile(values.config);
     const control = await startControl({ port, host: values.host, config, dataDir: values['data-dir'] });
-    process.stdout.write(`listening on ${control.url}\n`);
     const shutdown = () => {
       control.close().then(
         () => process.exit(0),
@@ -40,6 +39,8 @@ async function main(): Promise<void> {
     };
     process.once('SIGINT', shutdown);
     process.once('SIGTERM', shutdown);
+    // Announce readiness only once a stop signal would be handled (stdout to a pipe is synchronous).
+    process.stdout.write(`listening on ${control.url}\n`);
   } catch (error) {
     fail(error instanceof ConfigError ? error.message : `cannot start: ${(error as Error).message}`);
   }

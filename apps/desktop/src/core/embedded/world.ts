@@ -61,7 +61,7 @@ export async function startEmbeddedWorld(options: EmbeddedWorldOptions): Promise
   };
   let host = await launchHost();
   await configureWorld(host, control.issuer, options);
-  const relay: RunningRelay = await startRelay({ port: options.relayPort ?? 0 });
+  const relay: RunningRelay = await startRelay({ port: options.relayPort ?? 0, logger });
   const worldUrl = host.url.replace(/^http/, 'ws');
 
   const peer =

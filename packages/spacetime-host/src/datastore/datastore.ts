@@ -30,14 +30,37 @@ export class TableStore {
     this.byKey.delete(row.key);
     for (const ix of this.indexes) ix.remove(row);
   }
+  /** Replace `prev` by `next` (an update): unique indexes whose key did not change keep their slot. */
+  replace(prev: StoredRow, next: StoredRow): void {
+    for (const ix of this.indexes) {
+      if (ix.def.unique && ix.sameKey(prev, next)) ix.replaceInPlace(prev, next);
+      else {
+        ix.remove(prev);
+        ix.insert(next);
+      }
+    }
+    this.byKey.delete(prev.key);
+    this.byKey.set(next.key, next);
+    this.rows.delete(prev.id);
+    this.rows.set(next.id, next);
+  }
+
+  /** Bulk loading (recovery): rows and keys only; call `rebuild` once at the end. */
+  addUnindexed(row: StoredRow): void {
+    this.byKey.set(row.key, row);
+    this.rows.set(row.id, row);
+  }
+
+  removeUnindexed(row: StoredRow): void {
+    this.rows.delete(row.id);
+    this.byKey.delete(row.key);
+  }
+
   /** Recreate the key map and indexes from `rows`. */
   rebuild(): void {
     this.byKey.clear();
-    for (const ix of this.indexes) ix.clear();
-    for (const row of this.rows.values()) {
-      this.byKey.set(row.key, row);
-      for (const ix of this.indexes) ix.insert(row);
-    }
+    for (const row of this.rows.values()) this.byKey.set(row.key, row);
+    for (const ix of this.indexes) ix.rebuildFrom(this.rows.values());
   }
 }
 
@@ -278,10 +301,14 @@ export class Datastore {
     if (row.key === old.key) return { row: old, generated };
     this.checkUnique(table, row, old);
     const twin = table.byKey.get(row.key);
-    this.delete(table, old);
-    if (twin) return { row: twin, generated }; // the new value already exists: the update merges into it
-    this.undo!.push({ op: 'insert', table, row });
-    table.add(row);
+    if (twin) {
+      this.delete(table, old);
+      return { row: twin, generated }; // the new value already exists: the update merges into it
+    }
+    const log = this.requireRoom();
+    log.push({ op: 'delete', table, row: old });
+    log.push({ op: 'insert', table, row });
+    table.replace(old, row);
     return { row, generated };
   }
 
@@ -292,11 +319,17 @@ export class Datastore {
     return rows.length;
   }
 
-  /** Insert a row outside the module (recovery, system writes) with its exact bytes. */
-  restoreRow(table: TableStore, bytes: Uint8Array): StoredRow {
+  /**
+   * Insert a row outside the module (recovery, system writes) with its exact bytes. With
+   * `indexed: false` (bulk recovery) indexes are left for one `TableStore.rebuild` at the end.
+   */
+  restoreRow(table: TableStore, bytes: Uint8Array, opts: { indexed?: boolean } = {}): StoredRow {
     const value = this.decodeRow(table, bytes);
     const row = { id: this.nextRowId++, bytes, value, key: bytesKey(bytes) };
-    if (!table.byKey.has(row.key)) table.add(row);
+    if (!table.byKey.has(row.key)) {
+      if (opts.indexed === false) table.addUnindexed(row);
+      else table.add(row);
+    }
     return row;
   }
 }

@@ -60,6 +60,39 @@ export class IndexStore {
     this.entries.splice(this.position(row), 0, row);
   }
 
+  /** Whether two rows have the same key in this index. */
+  sameKey(a: StoredRow, b: StoredRow): boolean {
+    const cols = this.def.columns;
+    const els = this.def.keyTy.elements;
+    for (let i = 0; i < cols.length; i++) if (compareValues(els[i]!.ty, a.value[cols[i]!], b.value[cols[i]!]) !== 0) return false;
+    return true;
+  }
+
+  /**
+   * Put `next` where `prev` is, without moving anything: only valid for a unique index when both
+   * rows have the same key (one entry per key, so order by row id does not matter).
+   */
+  replaceInPlace(prev: StoredRow, next: StoredRow): void {
+    const at = this.position(prev);
+    if (this.entries[at] !== prev) throw new Error(`index ${this.def.name} is missing a row it should hold`);
+    this.entries[at] = next;
+  }
+
+  /** Rebuild from scratch: one sort instead of one splice per row. */
+  rebuildFrom(rows: Iterable<StoredRow>): void {
+    const cols = this.def.columns;
+    const els = this.def.keyTy.elements;
+    const sorted = [...rows].sort((a, b) => {
+      for (let i = 0; i < cols.length; i++) {
+        const c = compareValues(els[i]!.ty, a.value[cols[i]!], b.value[cols[i]!]);
+        if (c) return c;
+      }
+      return a.id - b.id;
+    });
+    this.entries.length = 0;
+    for (const r of sorted) this.entries.push(r);
+  }
+
   remove(row: StoredRow): void {
     const at = this.position(row);
     if (this.entries[at] !== row) throw new Error(`index ${this.def.name} is missing a row it should hold`);

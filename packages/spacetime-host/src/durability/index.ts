@@ -9,7 +9,7 @@ import { CommitLog, type LogCut } from './commitlog';
 import { incompatibilities, schemaOf, type StoredSchema } from './migrate';
 import type { LogRecord } from './records';
 import { readNewestSnapshot, snapshotFiles, writeSnapshot } from './snapshot';
-import { captureTables, replayTx, restoreSequences, restoreTables, stateHash } from './state';
+import { captureTables, rebuildIndexes, replayTx, restoreSequences, restoreTables, stateHash } from './state';
 
 export { stateHash } from './state';
 export { CommitLog, scanSegment } from './commitlog';
@@ -89,6 +89,7 @@ export class Durability {
       } else if (record.kind === 'connect') clients.set(record.connectionId, { identity: record.identity, jwtPayload: record.jwtPayload });
       else clients.delete(record.connectionId);
     }
+    rebuildIndexes(ds);
     host.setTxCounter(Number(txId) + 1);
     const tmp = `${schemaPath}.tmp`;
     writeFileSync(tmp, JSON.stringify(next, null, 2));

@@ -19,7 +19,7 @@ export function restoreTables(ds: Datastore, tables: { table: string; rows: Uint
   for (const t of tables) {
     const store = ds.tableByName(t.table);
     if (!store) throw new ReplayError(`snapshot has rows for table ${t.table}, which the module no longer defines`);
-    for (const r of t.rows) ds.restoreRow(store, r);
+    for (const r of t.rows) ds.restoreRow(store, r, { indexed: false });
   }
 }
 
@@ -27,7 +27,10 @@ export function restoreSequences(ds: Datastore, seqs: SequenceState[]): void {
   for (const s of seqs) ds.restoreSequence(s.table, s.col, s.next);
 }
 
-/** Apply one committed transaction's mutations exactly (deletes by row bytes, then inserts). */
+/**
+ * Apply one committed transaction's mutations exactly (deletes by row bytes, then inserts), to rows
+ * and keys only: recovery rebuilds every index once at the end (`rebuildIndexes`).
+ */
 export function replayTx(ds: Datastore, rec: Extract<LogRecord, { kind: 'tx' }>): void {
   for (const m of rec.tables) {
     const store = ds.tableByName(m.table);
@@ -35,9 +38,9 @@ export function replayTx(ds: Datastore, rec: Extract<LogRecord, { kind: 'tx' }>)
     for (const d of m.deletes) {
       const row = store.byKey.get(bytesKey(d));
       if (!row) throw new ReplayError(`log record ${rec.txId} deletes a row of ${m.table} that does not exist`);
-      store.remove(row);
+      store.removeUnindexed(row);
     }
-    for (const i of m.inserts) ds.restoreRow(store, i);
+    for (const i of m.inserts) ds.restoreRow(store, i, { indexed: false });
   }
   restoreSequences(ds, rec.sequences);
 }
@@ -65,4 +68,9 @@ export function stateHash(ds: Datastore): string {
     }
   }
   return h.digest('hex');
+}
+
+/** After bulk restore/replay: build every table's indexes once. */
+export function rebuildIndexes(ds: Datastore): void {
+  for (const t of ds.tables) t.rebuild();
 }

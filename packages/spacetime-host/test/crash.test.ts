@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DbConnection } from './fixtures/chat/module_bindings/index';
 import { hashDataDir } from '../src/host';
-import { deferred } from './sdk/helpers';
+import { connectSdk, deferred } from './sdk/helpers';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(pkg, 'bin', 'spacetime-host.ts');
@@ -47,16 +47,7 @@ async function startHostProcess(dataDir: string): Promise<{ child: ChildProcess;
   return { child, url, exited };
 }
 
-function connect(url: string): Promise<DbConnection> {
-  const ready = deferred<DbConnection>();
-  DbConnection.builder()
-    .withUri(url.replace('http', 'ws'))
-    .withDatabaseName('chat')
-    .onConnect((conn) => ready.resolve(conn))
-    .onConnectError((_c, e) => ready.reject(e))
-    .build();
-  return ready.promise;
-}
+const connect = async (url: string): Promise<DbConnection> => (await connectSdk(DbConnection, url, 'chat')).conn;
 
 describe('crash recovery under SIGKILL', () => {
   it('keeps every acknowledged transaction exactly once across repeated kills', async () => {

@@ -4,10 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Identity } from 'spacetimedb';
 import { DbConnection } from './fixtures/chat/module_bindings/index';
 import { hashDataDir, type RunningHost } from '../src/host';
-import { deferred, fixture, until, withHost } from './sdk/helpers';
+import { connectSdk, deferred, fixture, until, withHost } from './sdk/helpers';
 import { FEATURES_DB, connect as connectFeatures, subscribe } from './sdk/features-helpers';
 
 const dirs: string[] = [];
@@ -29,17 +28,7 @@ async function open(dataDir: string, extra: { snapshotEvery?: number; keepLog?: 
   return h;
 }
 
-function connect(host: RunningHost, token?: string): Promise<{ conn: DbConnection; identity: Identity; token: string }> {
-  const ready = deferred<{ conn: DbConnection; identity: Identity; token: string }>();
-  DbConnection.builder()
-    .withUri(host.url.replace('http', 'ws'))
-    .withDatabaseName('chat')
-    .withToken(token)
-    .onConnect((conn, identity, tok) => ready.resolve({ conn, identity, token: tok }))
-    .onConnectError((_c, e) => ready.reject(e))
-    .build();
-  return ready.promise;
-}
+const connect = (host: RunningHost, token?: string) => connectSdk(DbConnection, host.url, 'chat', { token });
 
 async function messages(host: RunningHost): Promise<{ id: bigint; text: string }[]> {
   const { conn } = await connect(host);

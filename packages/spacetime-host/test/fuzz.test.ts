@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import type { RunningHost } from '../src/index';
 import { decodeServerMessage, encodeClientMessage, decodeClientFrame, type ClientMessage, type ServerMessage } from '../src/server/wire';
 import { DbConnection } from './fixtures/chat/module_bindings/index';
-import { deferred, fixture, until, withHost } from './sdk/helpers';
+import { connectSdk, deferred, fixture, until, withHost } from './sdk/helpers';
 
 let host: RunningHost;
 beforeAll(async () => {
@@ -90,13 +90,7 @@ describe('protocol fuzzing', () => {
   it('answers or closes on every input, never crashes, and keeps subscribers consistent', async () => {
     const seed = Number(process.env.FUZZ_SEED ?? 7);
     const r = rng(seed);
-    const watcherReady = deferred<DbConnection>();
-    DbConnection.builder()
-      .withUri(host.url.replace('http', 'ws'))
-      .withDatabaseName('chat')
-      .onConnect((c) => watcherReady.resolve(c))
-      .build();
-    const watcher = await watcherReady.promise;
+    const { conn: watcher } = await connectSdk(DbConnection, host.url, 'chat');
     const applied = deferred<void>();
     watcher.subscriptionBuilder().onApplied(() => applied.resolve()).subscribe(['SELECT * FROM message', 'SELECT * FROM user']);
     await applied.promise;

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DbConnection } from '../fixtures/runaway/module_bindings/index';
 import type { RunningHost } from '../../src/index';
-import { deferred, fixture, until, withHost } from './helpers';
+import { connectSdk, deferred, fixture, until, withHost } from './helpers';
 
 let host: RunningHost;
 beforeAll(async () => {
@@ -11,16 +11,7 @@ beforeAll(async () => {
 });
 afterAll(async () => host?.close());
 
-function connect(): Promise<DbConnection> {
-  const ready = deferred<DbConnection>();
-  DbConnection.builder()
-    .withUri(host.url.replace('http', 'ws'))
-    .withDatabaseName('runaway')
-    .onConnect((c) => ready.resolve(c))
-    .onConnectError((_c, e) => ready.reject(e))
-    .build();
-  return ready.promise;
-}
+const connect = async (): Promise<DbConnection> => (await connectSdk(DbConnection, host.url, 'runaway')).conn;
 
 describe('call budget', () => {
   it('stops a runaway reducer, rolls it back, and keeps serving others', async () => {

@@ -2,6 +2,7 @@
 import { startHost, type RunningHost, type StartHostOptions } from '../../src/index';
 import pino from 'pino';
 import { fileURLToPath } from 'node:url';
+import type { Identity } from 'spacetimedb';
 
 /** A fixture module folder, by name, independent of the working directory. */
 export const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
@@ -27,4 +28,34 @@ export function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; r
     reject = rej;
   });
   return { promise, resolve, reject };
+}
+
+/** Any generated `DbConnection` class: the tests use several modules' bindings. */
+interface ConnectionClass<C> {
+  builder(): {
+    withUri(uri: string): any;
+  };
+  prototype: C;
+}
+
+export interface Connected<C> {
+  conn: C;
+  identity: Identity;
+  token: string;
+}
+
+/** Connect a real SDK client to `url`/`database`; rejects on onConnectError. */
+export function connectSdk<C>(
+  Conn: ConnectionClass<C>,
+  url: string,
+  database: string,
+  opts: { token?: string; compression?: 'gzip' | 'none' | 'brotli' } = {},
+): Promise<Connected<C>> {
+  const ready = deferred<Connected<C>>();
+  let b = Conn.builder().withUri(url.replace(/^http/, 'ws')).withDatabaseName(database).withToken(opts.token);
+  if (opts.compression) b = b.withCompression(opts.compression);
+  b.onConnect((conn: C, identity: Identity, token: string) => ready.resolve({ conn, identity, token }))
+    .onConnectError((_ctx: unknown, err: unknown) => ready.reject(err))
+    .build();
+  return ready.promise;
 }

@@ -6,7 +6,7 @@ import { DbConnection as RunawayConnection } from '../fixtures/runaway/module_bi
 import { DbConnection as ChatConnection } from '../fixtures/chat/module_bindings/index';
 import { encodeClientMessage } from '../../src/server/wire';
 import type { RunningHost } from '../../src/index';
-import { deferred, fixture, until, withHost } from './helpers';
+import { connectSdk, fixture, until, withHost } from './helpers';
 
 const hosts: RunningHost[] = [];
 afterEach(async () => {
@@ -19,15 +19,8 @@ async function host(module: string, extra: Parameters<typeof withHost>[0] extend
   return h;
 }
 
-function connectWith<C extends { disconnect(): void }>(Conn: { builder(): any }, h: RunningHost, name: string): Promise<C> {
-  const ready = deferred<C>();
-  Conn.builder()
-    .withUri(h.url.replace('http', 'ws'))
-    .withDatabaseName(name)
-    .onConnect((c: C) => ready.resolve(c))
-    .onConnectError((_c: unknown, e: unknown) => ready.reject(e))
-    .build();
-  return ready.promise;
+async function connectWith<C>(Conn: Parameters<typeof connectSdk<C>>[0], h: RunningHost, name: string): Promise<C> {
+  return (await connectSdk(Conn, h.url, name)).conn;
 }
 
 describe('limits', () => {

@@ -4,10 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { startControl } from '@autopilot/control';
 import { createNip98AuthHeader, deriveIdentity, generateMnemonic } from '@autopilot/nip06';
-import type { Identity } from 'spacetimedb';
 import { DbConnection } from '../fixtures/chat/module_bindings/index';
 import type { RunningHost } from '../../src/index';
-import { deferred, fixture, withHost } from './helpers';
+import { connectSdk, fixture, withHost } from './helpers';
 
 type Control = Awaited<ReturnType<typeof startControl>>;
 const silent = pino({ level: 'silent' });
@@ -25,17 +24,7 @@ async function login(svc: Control, nowMs = Date.now()): Promise<{ token: string;
   return (await res.json()) as { token: string; identity: string; expires_at: number };
 }
 
-function connect(token: string): Promise<{ conn: DbConnection; identity: Identity }> {
-  const ready = deferred<{ conn: DbConnection; identity: Identity }>();
-  DbConnection.builder()
-    .withUri(host.url.replace('http', 'ws'))
-    .withDatabaseName('chat')
-    .withToken(token)
-    .onConnect((conn, identity) => ready.resolve({ conn, identity }))
-    .onConnectError((_ctx, err) => ready.reject(err))
-    .build();
-  return ready.promise;
-}
+const connect = (token: string) => connectSdk(DbConnection, host.url, 'chat', { token });
 
 beforeAll(async () => {
   control = await startControl({ port: 0, logger: silent });

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { CommitEvent, ModuleHost } from '../module/host';
 import { CommitLog, type LogCut } from './commitlog';
 import { incompatibilities, schemaOf, type StoredSchema } from './migrate';
+import type { ColumnCounts } from './records';
 import type { LogRecord } from './records';
 import { readNewestSnapshot, snapshotFiles, writeSnapshot } from './snapshot';
 import { captureTables, rebuildIndexes, replayTx, restoreSequences, restoreTables, stateHash } from './state';
@@ -56,23 +57,44 @@ export class Durability {
   static open(dataDir: string, host: ModuleHost, opts: DurabilityOptions): { durability: Durability; report: RecoveryReport } {
     mkdirSync(dataDir, { recursive: true });
     const schemaPath = join(dataDir, 'schema.json');
-    const next = schemaOf(host.catalog, host.bundle.hash);
+    const catalog = host.catalog;
+    const next = schemaOf(catalog, host.bundle.hash);
     const existed = existsSync(schemaPath);
-    if (existed) {
-      const stored = JSON.parse(readFileSync(schemaPath, 'utf8')) as StoredSchema;
-      const problems = incompatibilities(stored, next);
+    const stored = existed ? (JSON.parse(readFileSync(schemaPath, 'utf8')) as StoredSchema) : undefined;
+    if (stored) {
+      const hasDefault = (table: string, col: number) => catalog.tableByName.get(table)?.defaults.has(col) ?? false;
+      const problems = incompatibilities(stored, next, hasDefault);
       if (problems.length) {
         throw new SchemaMismatchError(`the module is not compatible with the data in ${dataDir}; nothing was changed:\n- ${problems.join('\n- ')}`);
       }
     }
+    const currentColumns: ColumnCounts = Object.fromEntries(catalog.tables.map((t) => [t.name, t.columns.length]));
+    // The layout rows were first written in; files from before this field existed never migrated.
+    const creationColumns: ColumnCounts =
+      stored?.creationColumns ?? (stored ? Object.fromEntries(stored.tables.map((t) => [t.name, t.columns.length])) : currentColumns);
+
     const snapDir = join(dataDir, 'snapshots');
     const { snapshot, skipped } = readNewestSnapshot(snapDir);
     for (const s of skipped) opts.logger.warn(`skipping unreadable snapshot ${s.name}: ${s.reason}`);
+    // Rows read back are in the layout of their era; upgrade them to the module's layout as they load.
+    let era: ColumnCounts = snapshot?.columns ?? creationColumns;
+    const upgrade = (table: string, bytes: Uint8Array): Uint8Array => {
+      const have = era[table];
+      const def = catalog.tableByName.get(table);
+      if (have === undefined || !def || have >= def.columns.length) return bytes;
+      const extra: Uint8Array[] = [];
+      for (let col = have; col < def.columns.length; col++) {
+        const d = def.defaults.get(col);
+        if (!d) throw new SchemaMismatchError(`table ${table} column ${def.columns[col]!.name} has no default for rows stored before it existed`);
+        extra.push(d);
+      }
+      return Buffer.concat([bytes, ...extra]);
+    };
     const ds = host.datastore;
     const clients = new Map<bigint, { identity: bigint; jwtPayload: string }>();
     let txId = 0n;
     if (snapshot) {
-      restoreTables(ds, snapshot.tables);
+      restoreTables(ds, snapshot.tables, upgrade);
       restoreSequences(ds, snapshot.sequences);
       for (const c of snapshot.clients) clients.set(c.connectionId, c);
       txId = snapshot.txId;
@@ -84,15 +106,23 @@ export class Durability {
     }
     for (const { record } of records) {
       if (record.kind === 'tx') {
-        replayTx(ds, record);
+        replayTx(ds, record, upgrade);
         if (record.txId > txId) txId = record.txId;
       } else if (record.kind === 'connect') clients.set(record.connectionId, { identity: record.identity, jwtPayload: record.jwtPayload });
-      else clients.delete(record.connectionId);
+      else if (record.kind === 'disconnect') clients.delete(record.connectionId);
+      else era = { ...era, ...record.columns };
     }
     rebuildIndexes(ds);
     host.setTxCounter(Number(txId) + 1);
+    const migrated = Object.entries(currentColumns).filter(([t, n]) => era[t] !== undefined && era[t] !== n);
+    if (migrated.length) {
+      // Rows written from here on have the new layout: say so in the log before anything else.
+      log.append({ kind: 'schema', columns: currentColumns });
+      log.flush();
+      opts.logger.info(`migrated ${migrated.map(([t, n]) => `${t} (${era[t]} → ${n} columns)`).join(', ')}`);
+    }
     const tmp = `${schemaPath}.tmp`;
-    writeFileSync(tmp, JSON.stringify(next, null, 2));
+    writeFileSync(tmp, JSON.stringify({ ...next, creationColumns }, null, 2));
     renameSync(tmp, schemaPath);
     const fresh = !existed && !snapshot && records.length === 0;
     const durability = new Durability(dataDir, host, log, opts);
@@ -160,6 +190,7 @@ export class Durability {
       tables: captureTables(this.host.datastore),
       sequences: this.host.datastore.sequenceSnapshot(),
       clients: [...this.clients].map(([connectionId, c]) => ({ connectionId, ...c })),
+      columns: Object.fromEntries(this.host.catalog.tables.map((t) => [t.name, t.columns.length])),
     });
     // Keep the log back to the oldest kept snapshot, so a corrupt newest snapshot can fall back.
     const oldest = snapshotFiles(snapDir).at(-1)?.seq ?? seq;

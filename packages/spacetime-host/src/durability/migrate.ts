@@ -7,6 +7,8 @@ import { describeType } from '../sats/types';
 export interface StoredSchema {
   moduleHash: string;
   tables: { name: string; columns: { name: string; type: string }[]; isEvent: boolean }[];
+  /** Columns per table when the database was created: the row layout of the log's first records. */
+  creationColumns?: Record<string, number>;
 }
 
 export function schemaOf(catalog: Catalog, moduleHash: string): StoredSchema {
@@ -20,8 +22,11 @@ export function schemaOf(catalog: Catalog, moduleHash: string): StoredSchema {
   };
 }
 
-/** Reasons the new module cannot run on the stored data (empty = compatible). */
-export function incompatibilities(stored: StoredSchema, next: StoredSchema): string[] {
+/**
+ * Reasons the new module cannot run on the stored data (empty = compatible). Columns may be added at
+ * the end of a table when each has a default (`hasDefault(table, col)`): stored rows get it.
+ */
+export function incompatibilities(stored: StoredSchema, next: StoredSchema, hasDefault: (table: string, col: number) => boolean = () => false): string[] {
   const problems: string[] = [];
   for (const old of stored.tables) {
     if (old.isEvent) continue;
@@ -31,9 +36,12 @@ export function incompatibilities(stored: StoredSchema, next: StoredSchema): str
       continue;
     }
     if (now.isEvent) problems.push(`table ${old.name} became an event table`);
-    if (now.columns.length !== old.columns.length) {
-      problems.push(`table ${old.name} changed its columns from ${old.columns.length} to ${now.columns.length} (adding columns to stored tables is not supported yet)`);
+    if (now.columns.length < old.columns.length) {
+      problems.push(`table ${old.name} lost columns (${old.columns.length} → ${now.columns.length})`);
       continue;
+    }
+    for (let i = old.columns.length; i < now.columns.length; i++) {
+      if (!hasDefault(old.name, i)) problems.push(`table ${old.name} adds column ${now.columns[i]!.name} without a default value for the stored rows`);
     }
     old.columns.forEach((c, i) => {
       const n = now.columns[i]!;

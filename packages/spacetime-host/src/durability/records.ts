@@ -28,9 +28,29 @@ export type LogRecord =
       sequences: SequenceState[];
     }
   | { kind: 'connect'; connectionId: bigint; identity: bigint; jwtPayload: string }
-  | { kind: 'disconnect'; connectionId: bigint };
+  | { kind: 'disconnect'; connectionId: bigint }
+  /** From here on, rows of each listed table have this many columns (written when columns are added). */
+  | { kind: 'schema'; columns: ColumnCounts };
 
-const KIND = { tx: 0, connect: 1, disconnect: 2 } as const;
+/** Columns per table (canonical name): the row layout the following rows are written in. */
+export type ColumnCounts = Record<string, number>;
+
+export function writeColumnCounts(w: Writer, counts: ColumnCounts): void {
+  const names = Object.keys(counts).sort();
+  w.u32(names.length);
+  for (const n of names) {
+    w.string(n);
+    w.u16(counts[n]!);
+  }
+}
+
+export function readColumnCounts(r: Reader): ColumnCounts {
+  const out: ColumnCounts = {};
+  for (let i = 0, n = r.u32(); i < n; i++) out[r.string()] = r.u16();
+  return out;
+}
+
+const KIND = { tx: 0, connect: 1, disconnect: 2, schema: 3 } as const;
 
 function writeBytesArray(w: Writer, rows: Uint8Array[]): void {
   w.u32(rows.length);
@@ -87,6 +107,9 @@ export function encodeRecord(rec: LogRecord): Uint8Array {
     case 'disconnect':
       w.bigN(rec.connectionId, 16);
       break;
+    case 'schema':
+      writeColumnCounts(w, rec.columns);
+      break;
   }
   return w.finish();
 }
@@ -109,6 +132,8 @@ export function decodeRecord(bytes: Uint8Array): LogRecord {
     rec = { kind: 'connect', connectionId: r.bigUint(16), identity: r.bigUint(32), jwtPayload: r.string() };
   } else if (kind === KIND.disconnect) {
     rec = { kind: 'disconnect', connectionId: r.bigUint(16) };
+  } else if (kind === KIND.schema) {
+    rec = { kind: 'schema', columns: readColumnCounts(r) };
   } else throw new Error(`unknown record kind ${kind}`);
   if (r.remaining) throw new Error(`${r.remaining} trailing bytes in record`);
   return rec;

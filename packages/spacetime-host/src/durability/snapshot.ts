@@ -5,9 +5,11 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { Reader, Writer } from '../sats/codec';
-import { readSequences, writeSequences, type SequenceState } from './records';
+import { readColumnCounts, readSequences, writeColumnCounts, writeSequences, type ColumnCounts, type SequenceState } from './records';
 
-const MAGIC = 'STHSNAP1';
+// v2 adds the column counts the rows were written with; v1 files (no counts) are still read.
+const MAGIC = 'STHSNAP2';
+const MAGIC_V1 = 'STHSNAP1';
 const SNAP_RE = /^(\d{20})\.snap$/;
 
 export interface SnapshotData {
@@ -18,11 +20,14 @@ export interface SnapshotData {
   tables: { table: string; rows: Uint8Array[] }[];
   sequences: SequenceState[];
   clients: { connectionId: bigint; identity: bigint; jwtPayload: string }[];
+  /** Row layout of `tables` (absent in v1 snapshots). */
+  columns: ColumnCounts | undefined;
 }
 
 export function encodeSnapshot(s: SnapshotData): Uint8Array {
   const w = new Writer(1 << 16);
   w.raw(new TextEncoder().encode(MAGIC));
+  writeColumnCounts(w, s.columns ?? {});
   w.u64(s.seq);
   w.u64(s.txId);
   w.string(s.moduleHash);
@@ -52,7 +57,9 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotData {
   const sum = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true);
   if (crc32(body) !== sum) throw new Error('snapshot checksum mismatch');
   const r = new Reader(body);
-  if (new TextDecoder().decode(r.bytesOf(MAGIC.length)) !== MAGIC) throw new Error('not a snapshot file');
+  const magic = new TextDecoder().decode(r.bytesOf(MAGIC.length));
+  if (magic !== MAGIC && magic !== MAGIC_V1) throw new Error('not a snapshot file');
+  const columns = magic === MAGIC ? readColumnCounts(r) : undefined;
   const seq = r.bigUint(8);
   const txId = r.bigUint(8);
   const moduleHash = r.string();
@@ -67,7 +74,7 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotData {
   const clients: SnapshotData['clients'] = [];
   for (let i = 0, n = r.u32(); i < n; i++) clients.push({ connectionId: r.bigUint(16), identity: r.bigUint(32), jwtPayload: r.string() });
   if (r.remaining) throw new Error('trailing bytes in snapshot');
-  return { seq, txId, moduleHash, tables, sequences, clients };
+  return { seq, txId, moduleHash, tables, sequences, clients, columns };
 }
 
 export function snapshotFiles(dir: string): { name: string; seq: bigint }[] {

@@ -15,11 +15,15 @@ export class ReplayError extends Error {
   override name = 'ReplayError';
 }
 
-export function restoreTables(ds: Datastore, tables: { table: string; rows: Uint8Array[] }[]): void {
+/** Turns stored row bytes into the current row layout (appends defaults of columns added since). */
+export type RowUpgrade = (table: string, bytes: Uint8Array) => Uint8Array;
+const asIs: RowUpgrade = (_t, b) => b;
+
+export function restoreTables(ds: Datastore, tables: { table: string; rows: Uint8Array[] }[], upgrade: RowUpgrade = asIs): void {
   for (const t of tables) {
     const store = ds.tableByName(t.table);
     if (!store) throw new ReplayError(`snapshot has rows for table ${t.table}, which the module no longer defines`);
-    for (const r of t.rows) ds.restoreRow(store, r, { indexed: false });
+    for (const r of t.rows) ds.restoreRow(store, upgrade(t.table, r), { indexed: false });
   }
 }
 
@@ -31,16 +35,16 @@ export function restoreSequences(ds: Datastore, seqs: SequenceState[]): void {
  * Apply one committed transaction's mutations exactly (deletes by row bytes, then inserts), to rows
  * and keys only: recovery rebuilds every index once at the end (`rebuildIndexes`).
  */
-export function replayTx(ds: Datastore, rec: Extract<LogRecord, { kind: 'tx' }>): void {
+export function replayTx(ds: Datastore, rec: Extract<LogRecord, { kind: 'tx' }>, upgrade: RowUpgrade = asIs): void {
   for (const m of rec.tables) {
     const store = ds.tableByName(m.table);
     if (!store) throw new ReplayError(`log record ${rec.txId} writes table ${m.table}, which the module no longer defines`);
     for (const d of m.deletes) {
-      const row = store.byKey.get(bytesKey(d));
+      const row = store.byKey.get(bytesKey(upgrade(m.table, d)));
       if (!row) throw new ReplayError(`log record ${rec.txId} deletes a row of ${m.table} that does not exist`);
       store.removeUnindexed(row);
     }
-    for (const i of m.inserts) ds.restoreRow(store, i, { indexed: false });
+    for (const i of m.inserts) ds.restoreRow(store, upgrade(m.table, i), { indexed: false });
   }
   restoreSequences(ds, rec.sequences);
 }

@@ -56,6 +56,8 @@ export interface TableDef {
   isPublic: boolean;
   isEvent: boolean;
   schedule: ScheduleDef | undefined;
+  /** BSATN default values by column (`.default(...)`): what stored rows get when a column is added. */
+  defaults: Map<number, Uint8Array>;
 }
 
 export type Lifecycle = 'init' | 'on_connect' | 'on_disconnect';
@@ -213,6 +215,7 @@ export function buildCatalog(raw: RawModuleDefV10): Catalog {
       isPublic: rt.tableAccess.tag === 'Public',
       isEvent: rt.isEvent,
       schedule: undefined,
+      defaults: new Map((rt.defaultValues as { colId: number; value: Uint8Array }[]).map((d) => [d.colId, d.value])),
     };
     for (const alias of new Set([table.name, table.sourceName])) {
       if (tableByName.has(alias)) throw new CatalogError(`duplicate table name ${alias}`);

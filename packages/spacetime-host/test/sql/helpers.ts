@@ -100,6 +100,7 @@ export function makeCatalog(tableSpecs: TableSpec[], viewSpecs: ViewSpec[] = [])
       isPublic: s.isPublic ?? true,
       isEvent: s.isEvent ?? false,
       schedule: undefined,
+      defaults: new Map(),
     };
   });
   const views: ViewDef[] = viewSpecs.map((v, hookIndex) => {

@@ -1,7 +1,6 @@
 // `npm start`: the product on the embedded world — control, host + module, a local relay, the
 // resident headless peer, and the desktop app (Electron when its binary is present, else web mode,
 // printing the URL). Arguments pass through, e.g. `npm start -- --profile bob --attach`.
-// (scripts/embedded-world.ts still starts just the world: control + host.)
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { root } from './bootstrap.mjs';

@@ -21,7 +21,7 @@ step('lint', bin('eslint'), ['.', '--max-warnings=0']);
 
 const projects = ['packages', 'apps']
   .flatMap((d) => (existsSync(join(root, d)) ? readdirSync(join(root, d)).map((p) => join(d, p)) : []))
-  .concat(['spacetime-module', 'e2e', 'bench', 'scripts'])
+  .concat(['spacetime-module', 'e2e', 'bench'])
   .filter((p) => existsSync(join(root, p, 'tsconfig.json')));
 for (const p of projects) step(`typecheck ${p}`, bin('tsc'), ['--noEmit', '-p', join(p, 'tsconfig.json')]);
 

@@ -15,7 +15,19 @@ const anywhereGlobs = [
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', '**/out/**', '.tools/**', '**/module_bindings/**', '**/*.d.ts'],
+    // Generated, built and run-time files (npm start writes .data/; e2e writes artifacts).
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '**/out/**',
+      '**/release/**',
+      '.tools/**',
+      '.data/**',
+      'e2e/artifacts/**',
+      'e2e/test-results/**',
+      '**/module_bindings/**',
+      '**/*.d.ts',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 
 const USAGE = `usage:
   spacetime-host start --module <entry|folder> --name <database> [--port 3000] [--data-dir DIR] [--trusted-issuer URL]...
-                       [--snapshot-every N] [--group-commit-ms MS]
+                       [--snapshot-every N] [--group-commit-ms MS] [--compress]
   spacetime-host generate --module <entry|folder> --out-dir <dir>
   spacetime-host describe --module <entry|folder> [--json]
   spacetime-host hash --data-dir DIR [--module <entry|folder>]
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
       'data-dir': { type: 'string' },
       'group-commit-ms': { type: 'string' },
       'snapshot-every': { type: 'string' },
+      compress: { type: 'boolean' },
       'trusted-issuer': { type: 'string', multiple: true },
       'out-dir': { type: 'string' },
       json: { type: 'boolean' },
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
         trustedIssuers: values['trusted-issuer'] ?? [],
         groupCommitMs: values['group-commit-ms'] === undefined ? undefined : Number(values['group-commit-ms']),
         snapshotEvery: values['snapshot-every'] === undefined ? undefined : Number(values['snapshot-every']),
+        compress: values.compress ?? false,
       });
       if (values['data-dir'] && host.ownerToken) {
         writeFileSync(join(values['data-dir'], 'owner-token'), host.ownerToken, { mode: 0o600 });

@@ -42,6 +42,8 @@ export interface StartHostOptions {
   maxRowChangesPerTx?: number;
   /** Connection and backlog limits of the server (see README). */
   limits?: HostServerOptions['limits'];
+  /** Compress large frames as negotiated (default off; see HostServerOptions.compress). */
+  compress?: boolean;
 }
 
 export interface RunningHost {
@@ -138,6 +140,7 @@ export async function startHost(opts: StartHostOptions): Promise<RunningHost> {
     logger,
     protocols: opts.protocols,
     limits: opts.limits,
+    compress: opts.compress,
     host: opts.host,
     port: opts.port ?? 3000,
     durability: durability && {

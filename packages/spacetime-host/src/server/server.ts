@@ -58,6 +58,13 @@ export interface HostServerOptions {
   host?: string;
   port?: number;
   limits?: Partial<typeof DEFAULT_LIMITS>;
+  /**
+   * Compress large server frames with the algorithm the client asked for (upstream's behaviour).
+   * Off by default: the embedded host serves loopback, where compression only costs CPU, and the
+   * 2.10 SDK decompresses frames concurrently, so a compressed frame can be applied after a later
+   * uncompressed one (stale rows). Tag 0 (uncompressed) is always valid for every client.
+   */
+  compress?: boolean;
   /** When the database is durable: messages wait until the log holds what they reflect. */
   durability?: DurabilityGate;
 }
@@ -457,7 +464,7 @@ export class HostServer {
     const payload = encodeServerMessage(msg);
     let tag = 0;
     let body: Uint8Array = payload;
-    if (payload.length > COMPRESSION_THRESHOLD && conn.compression !== 'None') {
+    if (this.opts.compress && payload.length > COMPRESSION_THRESHOLD && conn.compression !== 'None') {
       if (conn.compression === 'Gzip') {
         tag = 2;
         body = gzipSync(payload);

@@ -73,7 +73,10 @@ async function rawConnect(opts: { protocols?: string[]; query?: string; headers?
 }
 
 async function expectRefused(p: Promise<unknown>, status: number, text: string | RegExp): Promise<void> {
-  const err = (await p.then(() => undefined, (e) => e)) as { status?: number; body?: string } | undefined;
+  const err = (await p.then(
+    () => undefined,
+    (e) => e,
+  )) as { status?: number; body?: string } | undefined;
   expect(err, 'the upgrade should have been refused').toBeDefined();
   expect(err!.status).toBe(status);
   expect(err!.body).toMatch(text);
@@ -114,7 +117,13 @@ describe('bad frames close only the offending connection', () => {
     ['an empty binary frame', (c) => c.send(new Uint8Array(0))],
     [
       'a truncated CallReducer',
-      (c) => c.send(encodeClientMessage({ tag: 'CallReducer', value: { requestId: 1, flags: 0, reducer: 'send_message', args: new Uint8Array([1, 2, 3]) } }).subarray(0, 9)),
+      (c) =>
+        c.send(
+          encodeClientMessage({
+            tag: 'CallReducer',
+            value: { requestId: 1, flags: 0, reducer: 'send_message', args: new Uint8Array([1, 2, 3]) },
+          }).subarray(0, 9),
+        ),
     ],
   ];
   for (const [what, act] of cases) {
@@ -185,7 +194,10 @@ describe('bad requests get error replies', () => {
   it('v3 frames may carry several messages, answered in order', async () => {
     const c = await rawConnect();
     await c.next();
-    const a = encodeClientMessage({ tag: 'Subscribe', value: { requestId: 1, querySetId: { id: 1 }, queryStrings: ['SELECT * FROM user'] } });
+    const a = encodeClientMessage({
+      tag: 'Subscribe',
+      value: { requestId: 1, querySetId: { id: 1 }, queryStrings: ['SELECT * FROM user'] },
+    });
     const b = encodeClientMessage({ tag: 'OneOffQuery', value: { requestId: 2, queryString: 'SELECT * FROM message' } });
     const frame = new Uint8Array(a.length + b.length);
     frame.set(a, 0);
@@ -196,25 +208,51 @@ describe('bad requests get error replies', () => {
     c.ws.close();
   });
 
-  it('compresses large payloads with the negotiated algorithm', async () => {
-    for (const compression of ['Gzip', 'Brotli'] as const) {
-      const c = await rawConnect({ query: `?compression=${compression}` });
-      await c.next();
-      const frames: Buffer[] = [];
-      c.ws.on('message', (d: Buffer) => frames.push(d));
-      const long = 'x'.repeat(5000);
-      c.send({ tag: 'Subscribe', value: { requestId: 1, querySetId: { id: 1 }, queryStrings: ['SELECT * FROM message'] } });
-      await c.next();
-      c.send({ tag: 'CallReducer', value: { requestId: 2, flags: 0, reducer: 'send_message', args: (() => {
-        const b = Buffer.alloc(4 + long.length);
-        b.writeUInt32LE(long.length, 0);
-        b.write(long, 4);
-        return new Uint8Array(b);
-      })() } });
-      const result = await c.next();
-      expect(result.tag).toBe('ReducerResult');
-      expect(frames.at(-1)![0]).toBe(compression === 'Gzip' ? 2 : 1);
-      c.ws.close();
+  it('compresses large payloads with the negotiated algorithm when compression is on', async () => {
+    const plain = host;
+    host = await withHost({ module: fixture('chat'), name: 'chat', compress: true });
+    try {
+      for (const compression of ['Gzip', 'Brotli'] as const) {
+        const c = await rawConnect({ query: `?compression=${compression}` });
+        await c.next();
+        const frames: Buffer[] = [];
+        c.ws.on('message', (d: Buffer) => frames.push(d));
+        const long = 'x'.repeat(5000);
+        c.send({ tag: 'Subscribe', value: { requestId: 1, querySetId: { id: 1 }, queryStrings: ['SELECT * FROM message'] } });
+        await c.next();
+        c.send({
+          tag: 'CallReducer',
+          value: {
+            requestId: 2,
+            flags: 0,
+            reducer: 'send_message',
+            args: (() => {
+              const b = Buffer.alloc(4 + long.length);
+              b.writeUInt32LE(long.length, 0);
+              b.write(long, 4);
+              return new Uint8Array(b);
+            })(),
+          },
+        });
+        const result = await c.next();
+        expect(result.tag).toBe('ReducerResult');
+        expect(frames.at(-1)![0]).toBe(compression === 'Gzip' ? 2 : 1);
+        c.ws.close();
+      }
+    } finally {
+      await host.close();
+      host = plain;
     }
+  });
+
+  it('sends uncompressed frames by default, whatever was negotiated', async () => {
+    const c = await rawConnect({ query: '?compression=Gzip' });
+    await c.next();
+    const frames: Buffer[] = [];
+    c.ws.on('message', (d: Buffer) => frames.push(d));
+    c.send({ tag: 'OneOffQuery', value: { requestId: 1, queryString: 'SELECT * FROM message' } });
+    await c.next();
+    expect(frames[0]![0]).toBe(0);
+    c.ws.close();
   });
 });

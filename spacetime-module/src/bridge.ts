@@ -5,6 +5,7 @@ import { SenderError, t } from 'spacetimedb/server';
 import { authorizeNode, type Ctx } from './auth';
 import { seatOf } from './comms';
 import { BridgeSource, BridgeState, Limits, Scope } from './constants';
+import { enqueueBridgeEvent } from './outbox';
 import spacetimedb from './schema';
 import { checkHex64, checkJson, checkKey, checkText } from './validate';
 
@@ -29,8 +30,7 @@ export const enqueue_nostr_bridge_event = spacetimedb.reducer(
       }
       if (!channel.mirror_to_nostr) throw new SenderError(`enqueue_nostr_bridge_event: channel ${args.channel_id} is not mirrored to Nostr`);
     }
-    ctx.db.bridge_outbox.insert({
-      outbox_id: 0n,
+    enqueueBridgeEvent(ctx, {
       source: BridgeSource.direct,
       channel_id: args.channel_id,
       message_event_id: 0n,
@@ -38,15 +38,6 @@ export const enqueue_nostr_bridge_event = spacetimedb.reducer(
       content: args.content,
       tags_json: tags,
       idempotency_key: args.idempotency_key,
-      state: BridgeState.pending,
-      nostr_event_id: '',
-      relay: '',
-      attempts: 0,
-      last_error: '',
-      enqueued_by: ctx.sender,
-      enqueued_at: ctx.timestamp,
-      updated_at: ctx.timestamp,
-      published_at: undefined,
     });
   },
 );

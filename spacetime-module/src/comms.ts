@@ -5,7 +5,8 @@ import type { Identity } from 'spacetimedb';
 import { SenderError, t } from 'spacetimedb/server';
 import { authorizeNode, membershipOf, requireMember, type Ctx } from './auth';
 import { GENESIS_HASH, messageHash } from './canonical';
-import { BridgeSource, BridgeState, Capability, ChannelKind, ChannelRole, ChannelStatus, Limits, Scope } from './constants';
+import { BridgeSource, Capability, ChannelKind, ChannelRole, ChannelStatus, Limits, Scope } from './constants';
+import { enqueueBridgeEvent } from './outbox';
 import spacetimedb from './schema';
 import { checkKey, checkOneOf, checkText, checkToken } from './validate';
 
@@ -184,8 +185,7 @@ export const publish_message = spacetimedb.reducer(
     });
     ctx.db.comms_channel.channel_id.update({ ...channel, last_seq: seq, last_hash: hash });
     if (channel.mirror_to_nostr) {
-      ctx.db.bridge_outbox.insert({
-        outbox_id: 0n,
+      enqueueBridgeEvent(ctx, {
         source: BridgeSource.message,
         channel_id: channel.channel_id,
         message_event_id: event.event_id,
@@ -197,15 +197,6 @@ export const publish_message = spacetimedb.reducer(
           ['autopilot-hash', hash],
         ]),
         idempotency_key: `message:${event.event_id}`,
-        state: BridgeState.pending,
-        nostr_event_id: '',
-        relay: '',
-        attempts: 0,
-        last_error: '',
-        enqueued_by: ctx.sender,
-        enqueued_at: ctx.timestamp,
-        updated_at: ctx.timestamp,
-        published_at: undefined,
       });
     }
   },

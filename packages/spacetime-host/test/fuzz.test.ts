@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { RunningHost } from '../src/index';
-import { decodeServerMessage, encodeClientMessage, decodeClientFrame, type ClientMessage, type ServerMessage } from '../src/server/wire';
+import { decodeServerMessages, encodeClientMessage, decodeClientFrame, type ClientMessage, type ServerMessage } from '../src/server/wire';
 import { DbConnection } from './fixtures/chat/module_bindings/index';
 import { connectSdk, deferred, fixture, until, withHost } from './sdk/helpers';
 
@@ -30,7 +30,7 @@ async function open(): Promise<{ ws: WebSocket; next(ms: number): Promise<Event 
   const events: Event[] = [];
   let wake: (() => void) | undefined;
   ws.on('message', (d: Buffer) => {
-    events.push({ kind: 'message', msg: decodeServerMessage(new Uint8Array(d.subarray(1))) });
+    for (const msg of decodeServerMessages(new Uint8Array(d.subarray(1)), 'v3')) events.push({ kind: 'message', msg });
     wake?.();
   });
   ws.on('close', (code, reason) => {

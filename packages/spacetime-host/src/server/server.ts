@@ -21,8 +21,8 @@ import { compileSubscription, evaluate, runAdhocQuery } from '../sql/index';
 import { SubscriptionManager } from './subscriptions';
 import {
   decodeClientFrame,
-  encodeServerMessage,
   encodeString,
+  encodeUncompressedFrame,
   rowList,
   type ClientMessage,
   type QuerySetUpdateV,
@@ -34,6 +34,8 @@ export const PROTOCOL_V3 = 'v3.bsatn.spacetimedb';
 /** Upstream's incoming message limit (32 MiB). Larger frames close the socket with 1009. */
 export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 const COMPRESSION_THRESHOLD = 1024;
+/** A v3 frame carrying several messages is closed at this size (one larger message travels alone). */
+const MAX_V3_BATCH_BYTES = 1024 * 1024;
 
 /** Documented limits (README of the host). Exceeding one gives a clear error, never a silent drop. */
 export const DEFAULT_LIMITS = {
@@ -99,9 +101,12 @@ export class HostServer {
   private readonly log: Logger;
   private stopCommits: () => void;
   private readonly chosenProtocol = new WeakMap<IncomingMessage, string>();
-  /** Messages waiting for the log record they depend on to become durable, in send order. */
-  private readonly outq: { seq: bigint; conn: Connection; msg: ServerMessage }[] = [];
+  /** Frames waiting for the log record they depend on to become durable, in send order. */
+  private readonly outq: { seq: bigint; conn: Connection; frame: Uint8Array }[] = [];
   private outqHead = 0;
+  /** Frames ready to go, per connection in send order; written out together (one v3 frame each). */
+  private readonly ready = new Map<Connection, Uint8Array[]>();
+  private flushScheduled = false;
 
   constructor(private readonly opts: HostServerOptions) {
     this.log = opts.logger;
@@ -422,13 +427,33 @@ export class HostServer {
     }
   }
 
-  /** Send now, or once the state the message reflects is durable. */
+  /** Send once the state the message reflects is durable (at once when nothing waits for the log). */
   private send(conn: Connection, msg: ServerMessage): void {
+    this.sendFrame(conn, encodeUncompressedFrame(msg));
+  }
+
+  /** `frame` is an uncompressed frame (tag 0 + message); it may be shared by several connections. */
+  private sendFrame(conn: Connection, frame: Uint8Array): void {
     const gate = this.opts.durability;
-    if (!gate) return this.sendNow(conn, msg);
-    const seq = gate.lastSeq();
-    if (seq <= gate.durableSeq() && this.outqHead === this.outq.length) return this.sendNow(conn, msg);
-    this.outq.push({ seq, conn, msg });
+    if (gate) {
+      const seq = gate.lastSeq();
+      if (seq > gate.durableSeq() || this.outqHead < this.outq.length) {
+        this.outq.push({ seq, conn, frame });
+        return;
+      }
+    }
+    this.addReady(conn, frame);
+    if (!this.flushScheduled) {
+      // Everything sent during this event-loop turn leaves together: one write per connection.
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private addReady(conn: Connection, frame: Uint8Array): void {
+    const list = this.ready.get(conn);
+    if (list) list.push(frame);
+    else this.ready.set(conn, [frame]);
   }
 
   /** Resolves once everything logged so far is durable (HTTP replies wait for it too). */
@@ -447,45 +472,62 @@ export class HostServer {
     });
   }
 
+  /** A group commit became durable: release what waited for it, one write per connection. */
   private pump(): void {
     const durable = this.opts.durability!.durableSeq();
     while (this.outqHead < this.outq.length && this.outq[this.outqHead]!.seq <= durable) {
-      const { conn, msg } = this.outq[this.outqHead++]!;
-      this.sendNow(conn, msg);
+      const { conn, frame } = this.outq[this.outqHead++]!;
+      this.addReady(conn, frame);
     }
     if (this.outqHead === this.outq.length) {
       this.outq.length = 0;
       this.outqHead = 0;
     }
+    this.flush();
   }
 
-  private sendNow(conn: Connection, msg: ServerMessage): void {
-    if (conn.ws.readyState !== conn.ws.OPEN) return;
-    const payload = encodeServerMessage(msg);
-    let tag = 0;
-    let body: Uint8Array = payload;
-    if (this.opts.compress && payload.length > COMPRESSION_THRESHOLD && conn.compression !== 'None') {
-      if (conn.compression === 'Gzip') {
-        tag = 2;
-        body = gzipSync(payload);
-      } else {
-        tag = 1;
-        body = brotliCompressSync(payload);
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const [conn, frames] of this.ready) {
+      this.ready.delete(conn);
+      if (conn.protocol === 'v2') {
+        for (const frame of frames) if (!this.write(conn, frame)) break;
+        continue;
+      }
+      // v3: messages travel back to back in one frame (the SDK reads until the payload ends).
+      let i = 0;
+      while (i < frames.length) {
+        let j = i + 1;
+        let size = frames[i]!.length;
+        while (j < frames.length && size + frames[j]!.length - 1 <= MAX_V3_BATCH_BYTES) size += frames[j++]!.length - 1;
+        if (!this.write(conn, j === i + 1 ? frames[i]! : joinFrames(frames, i, j, size))) break;
+        i = j;
       }
     }
-    const frame = new Uint8Array(body.length + 1);
-    frame[0] = tag;
-    frame.set(body, 1);
+  }
+
+  /** Write one uncompressed frame (compressing it if asked to); false once the connection is gone. */
+  private write(conn: Connection, frame: Uint8Array): boolean {
+    if (conn.ws.readyState !== conn.ws.OPEN) return false;
+    let out = frame;
+    if (this.opts.compress && frame.length - 1 > COMPRESSION_THRESHOLD && conn.compression !== 'None') {
+      const payload = frame.subarray(1);
+      const body = conn.compression === 'Gzip' ? gzipSync(payload) : brotliCompressSync(payload);
+      out = new Uint8Array(body.length + 1);
+      out[0] = conn.compression === 'Gzip' ? 2 : 1;
+      out.set(body, 1);
+    }
     const maxBacklog = this.opts.limits?.maxSocketBacklogBytes ?? DEFAULT_LIMITS.maxSocketBacklogBytes;
-    if (conn.ws.bufferedAmount + frame.length > maxBacklog) {
+    if (conn.ws.bufferedAmount + out.length > maxBacklog) {
       // A subscriber that does not read its socket must not hold memory or slow the others.
       this.log.warn({ connection: connectionIdHex(conn.connectionId), backlog: conn.ws.bufferedAmount }, 'disconnecting a slow subscriber');
       conn.ws.close(1008, 'subscriber too slow: outgoing backlog limit exceeded');
       setTimeout(() => conn.ws.terminate(), 1000).unref();
       this.dropConnection(conn);
-      return;
+      return false;
     }
-    conn.ws.send(frame);
+    conn.ws.send(out);
+    return true;
   }
 
   private closeWithError(conn: Connection, message: string): void {
@@ -574,6 +616,8 @@ export class HostServer {
   private broadcast(commit: CommitEvent): void {
     const updates = this.subs.updatesFor(commit);
     const callerConn = commit.reducer?.caller.connectionId;
+    // Subscribers with identical updates share one array: encode it once, send the same bytes.
+    const encoded = new Map<QuerySetUpdateV[], Uint8Array>();
     for (const [connectionId, sets] of updates) {
       const conn = this.conns.get(connectionId);
       if (!conn) continue;
@@ -581,7 +625,12 @@ export class HostServer {
         conn.pendingCallerUpdates.push(...sets);
         continue;
       }
-      this.send(conn, { tag: 'TransactionUpdate', value: { querySets: sets } });
+      let frame = encoded.get(sets);
+      if (!frame) {
+        frame = encodeUncompressedFrame({ tag: 'TransactionUpdate', value: { querySets: sets } });
+        encoded.set(sets, frame);
+      }
+      this.sendFrame(conn, frame);
     }
   }
 }
@@ -600,4 +649,15 @@ function reducerResult(
     case 'refused':
       return { tag: 'InternalError', value: outcome.message };
   }
+}
+
+/** One v3 frame from frames[from..to) (each tag 0 + one message): tag 0, then the messages. */
+function joinFrames(frames: Uint8Array[], from: number, to: number, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 1;
+  for (let k = from; k < to; k++) {
+    out.set(frames[k]!.subarray(1), at);
+    at += frames[k]!.length - 1;
+  }
+  return out;
 }

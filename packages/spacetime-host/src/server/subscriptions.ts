@@ -123,13 +123,22 @@ export class SubscriptionManager {
     return { tables };
   }
 
-  /** Per-connection updates for one committed transaction. */
+  /**
+   * Per-connection updates for one committed transaction. Each distinct query is evaluated once
+   * per transaction (per subscriber only when its result depends on who asks: `:sender` or a
+   * view), and subscribers whose updates are identical get the same array, so the server can
+   * encode it once for all of them.
+   */
   updatesFor(commit: CommitEvent): Map<bigint, QuerySetUpdateV[]> {
     const out = new Map<bigint, QuerySetUpdateV[]>();
     const base = new Map<string, RelationChange>();
     for (const d of commit.tables) base.set(d.table.name, { inserts: d.inserts, deletes: d.deletes });
     for (const d of commit.events) base.set(d.table.name, { inserts: d.inserts, deletes: [] });
     const eventTables = new Set(commit.events.map((d) => d.table.name));
+    /** Query key → its rows for this transaction (undefined: no change). */
+    const evaluated = new Map<string, TableUpdateRowsV | undefined>();
+    /** Signature of a subscriber's whole update → the update, shared by every subscriber with it. */
+    const shared = new Map<string, QuerySetUpdateV[]>();
     for (const st of this.subscribers.values()) {
       if (st.sets.size === 0) continue;
       let changes = base;
@@ -139,28 +148,48 @@ export class SubscriptionManager {
         for (const v of viewDeltas) changes.set(v.instance.def.name, { inserts: v.inserts, deletes: v.deletes });
       }
       if (changes.size === 0) continue;
-      const src = this.sourceFor(st.sub.identity);
+      let src: SqlDataSource | undefined;
+      const signature: string[] = [];
       const sets: QuerySetUpdateV[] = [];
       for (const set of st.sets.values()) {
         const byTable = new Map<string, TableUpdateRowsV[]>();
         for (const q of set.queries) {
           if (!q.reads.some((r) => changes.has(r.def.name))) continue;
-          const d = delta(q, changes, src);
-          if (!d.inserts.length && !d.deletes.length) continue;
-          const name = q.returns.def.name;
-          const entry: TableUpdateRowsV = eventTables.has(name)
-            ? { tag: 'EventTable', value: { events: rowList(d.inserts) } }
-            : { tag: 'PersistentTable', value: { inserts: rowList(d.inserts), deletes: rowList(d.deletes) } };
-          const list = byTable.get(name) ?? [];
+          const perSubscriber = q.usesSender || q.reads.some((r) => r.kind === 'view');
+          const key = perSubscriber ? `${q.text}\u0000${q.returns.def.name}\u0000${st.sub.identity}` : `${q.text}\u0000${q.returns.def.name}`;
+          let entry: TableUpdateRowsV | undefined;
+          if (evaluated.has(key)) entry = evaluated.get(key);
+          else {
+            src ??= this.sourceFor(st.sub.identity);
+            const d = delta(q, changes, src);
+            const name = q.returns.def.name;
+            entry =
+              !d.inserts.length && !d.deletes.length
+                ? undefined
+                : eventTables.has(name)
+                  ? { tag: 'EventTable', value: { events: rowList(d.inserts) } }
+                  : { tag: 'PersistentTable', value: { inserts: rowList(d.inserts), deletes: rowList(d.deletes) } };
+            evaluated.set(key, entry);
+          }
+          if (!entry) continue;
+          const list = byTable.get(q.returns.def.name) ?? [];
           list.push(entry);
-          byTable.set(name, list);
+          byTable.set(q.returns.def.name, list);
+          signature.push(`${set.id}\u0001${key}`);
         }
         if (byTable.size) {
           const tables: TableUpdateV[] = [...byTable].map(([tableName, rows]) => ({ tableName, rows }));
           sets.push({ querySetId: { id: set.id }, tables });
         }
       }
-      if (sets.length) out.set(st.sub.connectionId, sets);
+      if (!sets.length) continue;
+      const sig = signature.join('\u0002');
+      const same = shared.get(sig);
+      if (same) out.set(st.sub.connectionId, same);
+      else {
+        shared.set(sig, sets);
+        out.set(st.sub.connectionId, sets);
+      }
     }
     return out;
   }

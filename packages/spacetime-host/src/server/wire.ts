@@ -117,10 +117,35 @@ export type ServerMessage =
       };
     };
 
+// One writer for every server message: encoding is synchronous, so it is never shared by two
+// messages at once, and a fresh 1 KiB buffer per message was most of the host's garbage under fan-out.
+const serverWriter = new BinaryWriter(64 * 1024);
+
 export function encodeServerMessage(msg: ServerMessage): Uint8Array {
-  const w = new BinaryWriter(1024);
-  (ServerMessageT as any).serialize(w, msg);
-  return w.getBuffer().slice();
+  serverWriter.clear();
+  (ServerMessageT as any).serialize(serverWriter, msg);
+  return serverWriter.getBuffer().slice();
+}
+
+/**
+ * A whole uncompressed WebSocket frame for one message: the compression tag 0, then the message.
+ * The same bytes can be sent to every connection whose message is identical.
+ */
+export function encodeUncompressedFrame(msg: ServerMessage): Uint8Array {
+  serverWriter.clear();
+  serverWriter.writeU8(0);
+  (ServerMessageT as any).serialize(serverWriter, msg);
+  return serverWriter.getBuffer().slice();
+}
+
+/** Every message of one (uncompressed) frame payload: one for v2, one or more back to back for v3. */
+export function decodeServerMessages(payload: Uint8Array, protocol: 'v2' | 'v3'): ServerMessage[] {
+  const reader = new BinaryReader(payload);
+  const out: ServerMessage[] = [];
+  do out.push((ServerMessageT as any).deserialize(reader) as ServerMessage);
+  while (protocol === 'v3' && reader.remaining > 0);
+  if (reader.remaining > 0) throw new Error(`${reader.remaining} trailing bytes after a v2 server message`);
+  return out;
 }
 
 export function decodeServerMessage(bytes: Uint8Array): ServerMessage {

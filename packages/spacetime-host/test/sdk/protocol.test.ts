@@ -5,7 +5,7 @@ import { gunzipSync, brotliDecompressSync } from 'node:zlib';
 import WebSocket from 'ws';
 import type { RunningHost } from '../../src/index';
 import { MAX_MESSAGE_BYTES } from '../../src/index';
-import { decodeServerMessage, encodeClientMessage, type ClientMessage, type ServerMessage } from '../../src/server/wire';
+import { decodeServerMessages, encodeClientMessage, type ClientMessage, type ServerMessage } from '../../src/server/wire';
 import { fixture, withHost } from './helpers';
 
 let host: RunningHost;
@@ -22,11 +22,12 @@ interface RawClient {
   send(msg: ClientMessage | Uint8Array | string): void;
 }
 
-function decodeFrame(buf: Buffer): ServerMessage {
+/** A frame's messages: v3 frames may carry several back to back. */
+function decodeFrame(buf: Buffer, protocol: string): ServerMessage[] {
   const tag = buf[0];
   const body = buf.subarray(1);
   const payload = tag === 0 ? body : tag === 1 ? brotliDecompressSync(body) : gunzipSync(body);
-  return decodeServerMessage(new Uint8Array(payload));
+  return decodeServerMessages(new Uint8Array(payload), protocol === 'v2.bsatn.spacetimedb' ? 'v2' : 'v3');
 }
 
 async function rawConnect(opts: { protocols?: string[]; query?: string; headers?: Record<string, string> } = {}): Promise<RawClient> {
@@ -35,10 +36,12 @@ async function rawConnect(opts: { protocols?: string[]; query?: string; headers?
   const queue: ServerMessage[] = [];
   const waiters: ((m: ServerMessage) => void)[] = [];
   ws.on('message', (data: Buffer) => {
-    const m = decodeFrame(data);
-    const w = waiters.shift();
-    if (w) w(m);
-    else queue.push(m);
+    for (const m of decodeFrame(data, ws.protocol)) {
+      const w = waiters.shift();
+      failures.shift();
+      if (w) w(m);
+      else queue.push(m);
+    }
   });
   const failures: ((e: Error) => void)[] = [];
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
@@ -254,5 +257,75 @@ describe('bad requests get error replies', () => {
     await c.next();
     expect(frames[0]![0]).toBe(0);
     c.ws.close();
+  });
+});
+
+describe('sending: one write per connection per turn, shared encodings', () => {
+  const sendMessage = (text: string) => {
+    const b = Buffer.alloc(4 + text.length);
+    b.writeUInt32LE(text.length, 0);
+    b.write(text, 4);
+    return new Uint8Array(b);
+  };
+  const call = (requestId: number, text: string): ClientMessage => ({
+    tag: 'CallReducer',
+    value: { requestId, flags: 0, reducer: 'send_message', args: sendMessage(text) },
+  });
+
+  it('a v3 connection gets the replies of one turn in one frame; a v2 connection gets a frame per message', async () => {
+    const queries = [1, 2, 3].map((requestId) => encodeClientMessage({ tag: 'OneOffQuery', value: { requestId, queryString: 'SELECT * FROM user' } }));
+    for (const protocol of ['v3.bsatn.spacetimedb', 'v2.bsatn.spacetimedb']) {
+      const c = await rawConnect({ protocols: [protocol] });
+      await c.next();
+      const frames: Buffer[] = [];
+      c.ws.on('message', (d: Buffer) => frames.push(d));
+      // v3: one client frame holding all three requests, handled in one event-loop turn.
+      if (protocol.startsWith('v3')) c.ws.send(Buffer.concat(queries));
+      else for (const q of queries) c.ws.send(q);
+      const replies = [await c.next(), await c.next(), await c.next()];
+      expect(replies.map((r) => (r as Extract<ServerMessage, { tag: 'OneOffQueryResult' }>).value.requestId)).toEqual([1, 2, 3]);
+      expect(frames.length).toBe(protocol.startsWith('v3') ? 1 : 3);
+      c.ws.close();
+    }
+  });
+
+  it('subscribers of the same query get the same bytes; :sender queries get their own rows', async () => {
+    const a = await rawConnect();
+    const b = await rawConnect();
+    for (const c of [a, b]) {
+      await c.next(); // InitialConnection
+      c.send({ tag: 'Subscribe', value: { requestId: 1, querySetId: { id: 7 }, queryStrings: ['SELECT * FROM message', 'SELECT * FROM message WHERE sender = :sender'] } });
+      expect((await c.next()).tag).toBe('SubscribeApplied');
+    }
+    const framesA: Buffer[] = [];
+    const framesB: Buffer[] = [];
+    a.ws.on('message', (d: Buffer) => framesA.push(d));
+    b.ws.on('message', (d: Buffer) => framesB.push(d));
+    const watcher = await rawConnect();
+    await watcher.next();
+    watcher.send({ tag: 'Subscribe', value: { requestId: 1, querySetId: { id: 7 }, queryStrings: ['SELECT * FROM message'] } });
+    expect((await watcher.next()).tag).toBe('SubscribeApplied');
+    const watcherFrames: Buffer[] = [];
+    watcher.ws.on('message', (d: Buffer) => watcherFrames.push(d));
+
+    // a's message: a sees it twice (both queries match), b only through the unfiltered query.
+    a.send(call(2, 'from a'));
+    const resultA = (await a.next()) as Extract<ServerMessage, { tag: 'ReducerResult' }>;
+    expect(resultA.value.result.tag).toBe('Ok');
+    const updB = (await b.next()) as Extract<ServerMessage, { tag: 'TransactionUpdate' }>;
+    expect(updB.tag).toBe('TransactionUpdate');
+    const rowsOf = (u: { querySets: { tables: { rows: unknown[] }[] }[] }) => u.querySets.flatMap((s) => s.tables.flatMap((t) => t.rows)).length;
+    expect(rowsOf(updB.value)).toBe(1);
+    const okA = resultA.value.result as Extract<typeof resultA.value.result, { tag: 'Ok' }>;
+    expect(rowsOf(okA.value.transactionUpdate)).toBe(2);
+    // b's message reaches a and the watcher through the same query text; their frames are equal.
+    b.send(call(2, 'from b'));
+    expect((await b.next()).tag).toBe('ReducerResult');
+    const updA = (await a.next()) as Extract<ServerMessage, { tag: 'TransactionUpdate' }>;
+    expect(rowsOf(updA.value)).toBe(1);
+    const updW = (await watcher.next()) as Extract<ServerMessage, { tag: 'TransactionUpdate' }>;
+    expect(rowsOf(updW.value)).toBe(1);
+    expect(Buffer.compare(framesA.at(-1)!, watcherFrames.at(-1)!)).toBe(0);
+    for (const c of [a, b, watcher]) c.ws.close();
   });
 });

@@ -1,8 +1,9 @@
 // The append-only commit log: segment files of framed records (u32 length, u32 CRC-32, payload).
-// Appends are buffered and made durable in groups (one write + fdatasync per event-loop turn);
-// callers learn which records are durable through `onDurable`. On open, a torn or corrupt tail
-// is detected by its frame, cut off, and reported — never replayed.
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
+// Appends are buffered and made durable in groups: each group is written at once (page cache) and
+// then synced by an fdatasync on the libuv thread pool, so reducers keep running while the disk
+// works; callers learn which records are durable through `onDurable`. On open, a torn or corrupt
+// tail is detected by its frame, cut off, and reported — never replayed.
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { decodeRecord, encodeRecord, type LogRecord } from './records';
@@ -56,10 +57,23 @@ export function scanSegment(bytes: Uint8Array): { payloads: Uint8Array[]; validB
 }
 
 export interface CommitLogOptions {
-  /** fdatasync on every group commit (default true). Off only for benchmarks that say so. */
+  /** fdatasync every group commit (default true). Off only for benchmarks that say so. */
   fsync?: boolean;
   /** Collect appends for this long before one write + sync (default 0: at the end of the event-loop turn). */
   groupCommitMs?: number;
+}
+
+/** The one fdatasync running on the thread pool, and what it will make durable. */
+interface SyncInFlight {
+  fd: number;
+  segment: string;
+  /** The last record written to `fd` before the sync started. */
+  throughSeq: bigint;
+  /**
+   * The log moved off `fd` (rotate, close) while this sync ran: close it when the sync ends,
+   * not before — a closed fd number is reused by the OS and the sync would hit another file.
+   */
+  closeWhenDone: boolean;
 }
 
 export class CommitLog {
@@ -67,10 +81,16 @@ export class CommitLog {
   private segmentFirstSeq: bigint;
   private pending: Buffer[] = [];
   private pendingSeqs: bigint[] = [];
-  private flushScheduled = false;
+  /** Cancels the group commit `append` scheduled, while one is scheduled. */
+  private cancelFlush: (() => void) | undefined;
+  /** The last record written to a segment file (durable or not). */
+  private writtenSeq: bigint;
+  private durable: bigint;
+  private syncing: SyncInFlight | undefined;
+  /** Set once a write or sync failed: nothing after it may be acknowledged. */
+  private failure: Error | undefined;
   private readonly durableListeners = new Set<(seq: bigint) => void>();
   private closed = false;
-  durableSeq: bigint;
   nextSeq: bigint;
 
   private constructor(
@@ -78,7 +98,8 @@ export class CommitLog {
     private readonly opts: CommitLogOptions,
     lastSeq: bigint,
   ) {
-    this.durableSeq = lastSeq;
+    this.durable = lastSeq;
+    this.writtenSeq = lastSeq;
     this.nextSeq = lastSeq + 1n;
     this.segmentFirstSeq = this.nextSeq;
     const segments = CommitLog.segments(dir);
@@ -139,36 +160,53 @@ export class CommitLog {
     return { log: new CommitLog(dir, opts, lastSeq), records, cut };
   }
 
-  /** Buffer a record; it becomes durable at the next group commit. Returns its sequence number. */
+  /** The sequence number of the last record on disk for good (synced); never decreases. */
+  get durableSeq(): bigint {
+    return this.durable;
+  }
+
+  /** Buffer a record; it becomes durable at a later group commit. Returns its sequence number. */
   append(record: LogRecord): bigint {
-    if (this.closed) throw new Error('commit log is closed');
+    this.assertUsable();
     const payload = encodeRecord(record);
     if (payload.length > MAX_RECORD_BYTES) throw new Error(`transaction record of ${payload.length} bytes exceeds ${MAX_RECORD_BYTES}`);
     const seq = this.nextSeq++;
     this.pending.push(frame(payload));
     this.pendingSeqs.push(seq);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
+    if (!this.cancelFlush) {
       const wait = this.opts.groupCommitMs ?? 0;
-      if (wait > 0) setTimeout(() => this.flush(), wait);
-      else setImmediate(() => this.flush());
+      if (wait > 0) {
+        const timer = setTimeout(() => this.flush(), wait);
+        this.cancelFlush = () => clearTimeout(timer);
+      } else {
+        const immediate = setImmediate(() => this.flush());
+        this.cancelFlush = () => clearImmediate(immediate);
+      }
     }
     return seq;
   }
 
-  /** Write and sync everything buffered (one group commit). */
+  /**
+   * One group commit: write everything buffered, then sync it in the background (durable once the
+   * sync reports back). While a sync runs, the records written meanwhile wait for the next one.
+   */
   flush(): void {
-    this.flushScheduled = false;
-    if (!this.pending.length || this.closed) return;
-    const data = Buffer.concat(this.pending);
-    const last = this.pendingSeqs.at(-1)!;
-    this.pending = [];
-    this.pendingSeqs = [];
-    let off = 0;
-    while (off < data.length) off += writeSync(this.fd, data, off);
-    if (this.opts.fsync !== false) fdatasyncSync(this.fd);
-    this.durableSeq = last;
-    for (const l of this.durableListeners) l(last);
+    this.cancelScheduledFlush();
+    if (this.closed || this.failure) return;
+    this.writePending();
+    if (this.opts.fsync === false) this.advanceDurable(this.writtenSeq);
+    else if (!this.syncing && this.writtenSeq > this.durable) this.startSync();
+  }
+
+  /** Write and sync everything appended so far before returning (snapshots, rotation, shutdown). */
+  flushSync(): void {
+    this.assertUsable();
+    this.cancelScheduledFlush();
+    this.writePending();
+    if (this.writtenSeq <= this.durable) return;
+    // A sync may be running on this fd too; syncing it again here is harmless and covers every write.
+    if (this.opts.fsync !== false) this.syncNow(this.fd);
+    this.advanceDurable(this.writtenSeq);
   }
 
   onDurable(listener: (seq: bigint) => void): () => void {
@@ -178,8 +216,8 @@ export class CommitLog {
 
   /** Start a new segment (after a snapshot) and drop segments wholly covered by `coveredSeq`. */
   rotate(coveredSeq: bigint): void {
-    this.flush();
-    closeSync(this.fd);
+    this.flushSync();
+    this.retireFd();
     this.segmentFirstSeq = this.nextSeq;
     this.fd = openSync(join(this.dir, segmentName(this.segmentFirstSeq)), 'a');
     const segs = CommitLog.segments(this.dir);
@@ -189,10 +227,91 @@ export class CommitLog {
     }
   }
 
+  /** Make everything durable and close; a sync still running keeps its fd until it reports back. */
   close(): void {
     if (this.closed) return;
+    try {
+      this.flushSync();
+    } finally {
+      // Even when the final sync failed (and throws), the fd is released.
+      this.closed = true;
+      this.retireFd();
+    }
+  }
+
+  private assertUsable(): void {
+    if (this.failure) throw new Error(`commit log failed earlier; nothing more can be made durable: ${this.failure.message}`, { cause: this.failure });
+    if (this.closed) throw new Error('commit log is closed');
+  }
+
+  private cancelScheduledFlush(): void {
+    this.cancelFlush?.();
+    this.cancelFlush = undefined;
+  }
+
+  private segmentPath(): string {
+    return join(this.dir, segmentName(this.segmentFirstSeq));
+  }
+
+  private writePending(): void {
+    if (!this.pending.length) return;
+    const data = Buffer.concat(this.pending);
+    const last = this.pendingSeqs.at(-1)!;
+    this.pending = [];
+    this.pendingSeqs = [];
+    try {
+      let off = 0;
+      while (off < data.length) off += writeSync(this.fd, data, off);
+    } catch (e) {
+      throw this.fail(`commit log write to ${this.segmentPath()} failed`, e);
+    }
+    this.writtenSeq = last;
+  }
+
+  private syncNow(fd: number): void {
+    try {
+      fdatasyncSync(fd);
+    } catch (e) {
+      throw this.fail(`commit log fdatasync of ${this.segmentPath()} failed`, e);
+    }
+  }
+
+  private startSync(): void {
+    const sync: SyncInFlight = { fd: this.fd, segment: this.segmentPath(), throughSeq: this.writtenSeq, closeWhenDone: false };
+    this.syncing = sync;
+    fdatasync(sync.fd, (err) => this.syncDone(sync, err));
+  }
+
+  private syncDone(sync: SyncInFlight, err: NodeJS.ErrnoException | null): void {
+    this.syncing = undefined;
+    if (sync.closeWhenDone) closeSync(sync.fd);
+    if (err) {
+      // The group may not be on disk: acknowledging it would be a lie. Thrown from an I/O callback,
+      // this is an uncaught exception and stops the process, as a failed fdatasyncSync did.
+      throw this.fail(`commit log fdatasync of ${sync.segment} failed`, err);
+    }
+    this.advanceDurable(sync.throughSeq);
+    if (this.closed || this.failure) return;
+    // Whatever arrived while the disk was busy is the next group; start it without waiting a turn.
     this.flush();
-    this.closed = true;
-    closeSync(this.fd);
+  }
+
+  /** Move off the current fd: close it now, or once the sync running on it reports back. */
+  private retireFd(): void {
+    if (this.syncing && this.syncing.fd === this.fd) this.syncing.closeWhenDone = true;
+    else closeSync(this.fd);
+  }
+
+  private fail(message: string, cause: unknown): Error {
+    const error = new Error(`${message}: ${(cause as Error).message}`, { cause });
+    this.failure ??= error;
+    return error;
+  }
+
+  private advanceDurable(seq: bigint): void {
+    // A sync that started before a flushSync may report back after it: never move backwards.
+    if (seq <= this.durable) return;
+    this.durable = seq;
+    for (const l of this.durableListeners) l(seq);
   }
 }

@@ -40,6 +40,7 @@ export class SchemaMismatchError extends Error {
 
 export class Durability {
   private sinceSnapshot = 0;
+  private closed = false;
   private readonly stop: (() => void)[] = [];
   private readonly clients = new Map<bigint, { identity: bigint; jwtPayload: string }>();
 
@@ -118,7 +119,7 @@ export class Durability {
     if (migrated.length) {
       // Rows written from here on have the new layout: say so in the log before anything else.
       log.append({ kind: 'schema', columns: currentColumns });
-      log.flush();
+      log.flushSync();
       opts.logger.info(`migrated ${migrated.map(([t, n]) => `${t} (${era[t]} → ${n} columns)`).join(', ')}`);
     }
     const tmp = `${schemaPath}.tmp`;
@@ -170,7 +171,10 @@ export class Durability {
     this.log.append(record);
     if (++this.sinceSnapshot >= (this.opts.snapshotEvery ?? 10_000)) {
       this.sinceSnapshot = 0;
-      setImmediate(() => this.snapshot());
+      // Skipped if the database closed meanwhile (close takes its own snapshot).
+      setImmediate(() => {
+        if (!this.closed) this.snapshot();
+      });
     }
   }
 
@@ -180,7 +184,7 @@ export class Durability {
   }
 
   snapshot(): void {
-    this.log.flush();
+    this.log.flushSync();
     const seq = this.log.durableSeq;
     const snapDir = join(this.dir, 'snapshots');
     writeSnapshot(snapDir, {
@@ -202,6 +206,8 @@ export class Durability {
   }
 
   close(opts: { snapshot?: boolean } = {}): void {
+    if (this.closed) return;
+    this.closed = true;
     for (const s of this.stop) s();
     if (opts.snapshot !== false) this.snapshot();
     this.log.close();

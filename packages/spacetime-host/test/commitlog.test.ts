@@ -1,13 +1,15 @@
 // The commit log's group commit: each group is written at once and synced in the background, one
 // sync at a time; records arriving meanwhile form the next group. Rotating or closing while a sync
 // runs loses nothing and never closes the fd that sync still uses; a failed sync is never acknowledged.
+// Reopening hands each record after the snapshot to a visitor, without decoding the ones it covers.
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CommitLog } from '../src/durability/commitlog';
+import { crc32 } from 'node:zlib';
+import { CommitLog, type LogCut } from '../src/durability/commitlog';
 import { until } from './sdk/helpers';
 
 const dirs: string[] = [];
@@ -68,13 +70,22 @@ function expectIncreasing(seqs: bigint[], strictly: boolean): void {
 
 /** Reopen the directory and return the connection ids of every record, in log order. */
 function readBack(dir: string): { seqs: bigint[]; ids: number[] } {
-  const { log, records, cut } = CommitLog.open(dir);
-  log.close();
+  const { seqs, ids, cut } = visitAll(dir, 0n);
   expect(cut).toBeUndefined();
-  return {
-    seqs: records.map((r) => r.seq),
-    ids: records.map((r) => (r.record.kind === 'disconnect' ? Number(r.record.connectionId) : -1)),
-  };
+  return { seqs, ids };
+}
+
+/** Reopen with `afterSeq`, collecting what the visitor is handed; the log is closed again. */
+function visitAll(dir: string, afterSeq: bigint): { seqs: bigint[]; ids: number[]; cut: LogCut | undefined; visited: number; nextSeq: bigint } {
+  const seqs: bigint[] = [];
+  const ids: number[] = [];
+  const { log, cut, visited } = CommitLog.open(dir, afterSeq, {}, (seq, rec) => {
+    seqs.push(seq);
+    ids.push(rec.kind === 'disconnect' ? Number(rec.connectionId) : -1);
+  });
+  const nextSeq = log.nextSeq;
+  log.close();
+  return { seqs, ids, cut, visited, nextSeq };
 }
 
 /** How many of this process's open fds point at `path` (Linux: /proc/self/fd). */
@@ -190,9 +201,7 @@ describe('commit log group commit', () => {
     log.append(record(5));
     log.close();
     expect(readdirSync(dir).sort()).toEqual(['00000000000000000003.log', '00000000000000000005.log']);
-    const { log: reopened, records } = CommitLog.open(dir, 2n);
-    reopened.close();
-    expect(records.map((r) => r.seq)).toEqual([3n, 4n, 5n]);
+    expect(visitAll(dir, 2n).seqs).toEqual([3n, 4n, 5n]);
   });
 
   it('closing while a sync runs makes everything durable and closes the fd once that sync ends', async () => {
@@ -272,5 +281,91 @@ describe('commit log sync failures', () => {
     expect(child.stderr).toMatch(/commit log fdatasync of .*00000000000000000001\.log failed: .*EINVAL/);
     expect(child.status).not.toBe(0);
     expect(existsSync(join(dir, '00000000000000000001.log'))).toBe(true);
+  });
+});
+
+describe('commit log recovery', () => {
+  /** Records 1..6 with ids 1..6: segment 1 holds 1..2, segment 3 holds 3..6. Returns both segment paths. */
+  function twoSegments(): { dir: string; first: string; second: string } {
+    const dir = tempDir();
+    const log = openLog(dir);
+    for (const n of [1, 2]) log.append(record(n));
+    log.rotate(0n);
+    for (const n of [3, 4, 5, 6]) log.append(record(n));
+    logs.splice(logs.indexOf(log), 1);
+    log.close();
+    return { dir, first: join(dir, '00000000000000000001.log'), second: join(dir, '00000000000000000003.log') };
+  }
+
+  /** Change the payload of the `index`th frame of a segment; with `fixChecksum` its frame stays valid. */
+  function rewritePayload(segment: string, index: number, change: (payload: Buffer) => void, fixChecksum: boolean): void {
+    const bytes = readFileSync(segment);
+    let at = 0;
+    for (let i = 0; i < index; i++) at += 8 + bytes.readUInt32LE(at);
+    const payload = bytes.subarray(at + 8, at + 8 + bytes.readUInt32LE(at));
+    change(payload);
+    if (fixChecksum) bytes.writeUInt32LE(crc32(payload), at + 4);
+    writeFileSync(segment, bytes);
+  }
+
+  /** Kind 9 does not exist: decoding such a payload fails. */
+  const unknownKind = (payload: Buffer) => (payload[0] = 9);
+
+  it('hands the visitor exactly the records after afterSeq, in order, across segments', () => {
+    const { dir } = twoSegments();
+    for (const afterSeq of [0, 1, 2, 3, 5, 6]) {
+      const expected = range(afterSeq + 1, 6);
+      const read = visitAll(dir, BigInt(afterSeq));
+      expect(read, `after ${afterSeq}`).toEqual({ seqs: expected.map(BigInt), ids: expected, cut: undefined, visited: expected.length, nextSeq: 7n });
+    }
+    // A snapshot newer than the log: nothing to replay, and the log continues after the snapshot.
+    expect(visitAll(dir, 9n)).toMatchObject({ seqs: [], visited: 0, nextSeq: 10n, cut: undefined });
+  });
+
+  it('does not decode records the snapshot covers (their checksums are still checked)', () => {
+    const { dir, first, second } = twoSegments();
+    // Records 2 (in a wholly covered segment) and 4 (covered, in a segment with later records) no
+    // longer decode, but their frames are intact.
+    rewritePayload(first, 1, unknownKind, true);
+    rewritePayload(second, 1, unknownKind, true);
+    const sizes = [statSync(first).size, statSync(second).size];
+    expect(visitAll(dir, 4n)).toEqual({ seqs: [5n, 6n], ids: [5, 6], cut: undefined, visited: 2, nextSeq: 7n });
+    expect([statSync(first).size, statSync(second).size], 'nothing was cut').toEqual(sizes);
+
+    // Without a snapshot covering it, the same record is decoded, fails, and cuts the log there.
+    const read = visitAll(dir, 0n);
+    expect(read.seqs).toEqual([1n]);
+    expect(read.cut).toEqual({ segment: '00000000000000000001.log', offset: 25, droppedBytes: 25, reason: 'undecodable record: unknown record kind 9' });
+    expect(readdirSync(dir)).toEqual(['00000000000000000001.log']);
+  });
+
+  it('a checksum failure in a covered segment still cuts everything after it', () => {
+    const { dir, first } = twoSegments();
+    rewritePayload(first, 1, (payload) => (payload[3]! ^= 0xff), false);
+    const read = visitAll(dir, 4n);
+    expect(read.seqs).toEqual([]);
+    expect(read.cut).toEqual({ segment: '00000000000000000001.log', offset: 25, droppedBytes: 25, reason: 'checksum mismatch' });
+    expect(readdirSync(dir)).toEqual(['00000000000000000001.log']);
+  });
+
+  it('an error thrown by the visitor propagates as is and leaves the log (and its torn tail) untouched', () => {
+    const { dir, first, second } = twoSegments();
+    appendFileSync(second, Buffer.from([200, 0, 0, 0, 9, 9, 9, 9, 1, 2, 3])); // a torn frame
+    const sizes = [statSync(first).size, statSync(second).size];
+    const refused = new Error('record 4 cannot be applied');
+    const seen: bigint[] = [];
+    expect(() =>
+      CommitLog.open(dir, 0n, {}, (seq) => {
+        if (seq === 4n) throw refused;
+        seen.push(seq);
+      }),
+    ).toThrow(refused);
+    expect(seen).toEqual([1n, 2n, 3n]);
+    expect([statSync(first).size, statSync(second).size], 'not cut at the refused record, nor at the torn tail').toEqual(sizes);
+    expect(openFdsTo(second), 'no log was opened for appending').toBe(0);
+
+    const read = visitAll(dir, 0n);
+    expect(read.seqs).toEqual(range(1, 6).map(BigInt));
+    expect(read.cut).toMatchObject({ segment: '00000000000000000003.log', offset: 100, droppedBytes: 11, reason: 'incomplete record (3 of 200 bytes)' });
   });
 });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DbConnection } from './fixtures/chat/module_bindings/index';
 import { hashDataDir, type RunningHost } from '../src/host';
+import { CommitLog } from '../src/durability/commitlog';
 import { connectSdk, deferred, fixture, until, withHost } from './sdk/helpers';
 import { FEATURES_DB, connect as connectFeatures, subscribe } from './sdk/features-helpers';
 
@@ -138,6 +139,25 @@ describe('durable database', () => {
     const texts = (await messages(h2)).map((m) => m.text);
     expect(texts).toEqual(['a', 'b', 'c']); // the damaged record was the disconnect, after the last message
     await closeHost(h2);
+  });
+
+  it('a log record the module cannot apply stops recovery with its error and is not cut as corruption', async () => {
+    const dir = tempDir();
+    const h = await open(dir, { snapshotEvery: 1_000_000, keepLog: true });
+    const a = await connect(h);
+    await a.conn.reducers.sendMessage({ text: 'kept' });
+    a.conn.disconnect();
+    await until(() => h.module.connectedClients().length === 0, 'disconnect processed');
+    await closeHost(h);
+    rmSync(join(dir, 'snapshots'), { recursive: true, force: true });
+    // A well-formed transaction on a table the module does not define.
+    const { log } = CommitLog.open(join(dir, 'log'));
+    const seq = log.append({ kind: 'tx', txId: 999n, timestamp: 0n, reducer: '', caller: 0n, args: new Uint8Array(0), tables: [{ table: 'nope', inserts: [], deletes: [] }], sequences: [] });
+    log.close();
+    const sizes = () => readdirSync(join(dir, 'log')).map((f) => [f, statSync(join(dir, 'log', f)).size]);
+    const before = sizes();
+    await expect(hashDataDir({ dataDir: dir })).rejects.toThrow(/log record 999 writes table nope, which the module no longer defines/);
+    expect(sizes(), `record ${seq} and everything else stay in the log`).toEqual(before);
   });
 
   it('falls back from a corrupt snapshot to an older one plus the log', async () => {

@@ -1,7 +1,8 @@
 // The append-only commit log: segment files of framed records (u32 length, u32 CRC-32, payload).
 // Appends are buffered and made durable in groups: each group is written at once (page cache) and
 // then synced by an fdatasync on the libuv thread pool, so reducers keep running while the disk
-// works; callers learn which records are durable through `onDurable`. On open, a torn or corrupt
+// works; callers learn which records are durable through `onDurable`. On open, records are handed
+// to a visitor one segment at a time as they are decoded (never all held at once); a torn or corrupt
 // tail is detected by its frame, cut off, and reported — never replayed.
 import { closeSync, existsSync, fdatasync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,10 +21,16 @@ export interface LogCut {
   reason: string;
 }
 
+/**
+ * Receives each valid record after `afterSeq`, in log order, with the sequence number it was written
+ * under, as soon as it is decoded. Whatever it throws aborts the open unchanged (it is not corruption).
+ */
+export type LogVisitor = (seq: bigint, record: LogRecord) => void;
+
 export interface OpenedLog {
   log: CommitLog;
-  /** Every valid record, in order, with the sequence number it was written under. */
-  records: { seq: bigint; record: LogRecord }[];
+  /** How many records (all after `afterSeq`) were handed to the visitor. */
+  visited: number;
   cut: LogCut | undefined;
 }
 
@@ -37,23 +44,33 @@ function frame(payload: Uint8Array): Buffer {
   return out;
 }
 
-/** Read the valid prefix of one segment's bytes; returns records and where (and why) it stopped. */
-export function scanSegment(bytes: Uint8Array): { payloads: Uint8Array[]; validBytes: number; error: string | undefined } {
-  const payloads: Uint8Array[] = [];
+/**
+ * Walk the valid prefix of one segment's bytes, handing each checksummed payload to `onFrame` with its
+ * index in the segment. `onFrame` may refuse a payload by returning why: the walk stops there, as at a
+ * bad frame. Returns how many frames were accepted, the bytes they span, and why the walk stopped early.
+ */
+export function scanSegment(
+  bytes: Uint8Array,
+  onFrame: (payload: Uint8Array, index: number) => string | undefined = () => undefined,
+): { frames: number; validBytes: number; error: string | undefined } {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
+  let frames = 0;
+  const stop = (error: string) => ({ frames, validBytes: at, error });
   while (at < buf.length) {
-    if (buf.length - at < FRAME_HEADER) return { payloads, validBytes: at, error: `incomplete frame header (${buf.length - at} bytes)` };
+    if (buf.length - at < FRAME_HEADER) return stop(`incomplete frame header (${buf.length - at} bytes)`);
     const len = buf.readUInt32LE(at);
     const sum = buf.readUInt32LE(at + 4);
-    if (len > MAX_RECORD_BYTES) return { payloads, validBytes: at, error: `implausible record length ${len}` };
-    if (buf.length - at - FRAME_HEADER < len) return { payloads, validBytes: at, error: `incomplete record (${buf.length - at - FRAME_HEADER} of ${len} bytes)` };
+    if (len > MAX_RECORD_BYTES) return stop(`implausible record length ${len}`);
+    if (buf.length - at - FRAME_HEADER < len) return stop(`incomplete record (${buf.length - at - FRAME_HEADER} of ${len} bytes)`);
     const payload = bytes.subarray(at + FRAME_HEADER, at + FRAME_HEADER + len);
-    if (crc32(payload) !== sum) return { payloads, validBytes: at, error: 'checksum mismatch' };
-    payloads.push(payload);
+    if (crc32(payload) !== sum) return stop('checksum mismatch');
+    const refused = onFrame(payload, frames);
+    if (refused !== undefined) return stop(refused);
+    frames++;
     at += FRAME_HEADER + len;
   }
-  return { payloads, validBytes: at, error: undefined };
+  return { frames, validBytes: at, error: undefined };
 }
 
 export interface CommitLogOptions {
@@ -117,39 +134,42 @@ export class CommitLog {
       .sort((a, b) => (a.firstSeq < b.firstSeq ? -1 : 1));
   }
 
-  /** Open (creating if needed), read every valid record after `afterSeq`, cut a torn tail. */
-  static open(dir: string, afterSeq = 0n, opts: CommitLogOptions = {}): OpenedLog {
+  /**
+   * Open (creating if needed): hand every valid record after `afterSeq` to `visit`, in order, segment
+   * by segment, and cut a torn or corrupt tail. Records at or before `afterSeq` (a snapshot has them)
+   * are checksummed but not decoded. An error thrown by `visit` propagates and leaves the log as it was.
+   */
+  static open(dir: string, afterSeq = 0n, opts: CommitLogOptions = {}, visit: LogVisitor = () => {}): OpenedLog {
     mkdirSync(dir, { recursive: true });
-    const records: { seq: bigint; record: LogRecord }[] = [];
+    let visited = 0;
     let cut: LogCut | undefined;
     let lastSeq = afterSeq;
     const segments = CommitLog.segments(dir);
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i]!;
       const path = join(dir, seg.name);
+      // Segments the snapshot wholly covers are still read and checksummed: a corrupt frame in one
+      // cuts everything after it, as anywhere else in the log.
       const bytes = readFileSync(path);
-      const scan = scanSegment(bytes);
-      let seq = seg.firstSeq;
-      let decodeError: string | undefined;
-      let validBytes = 0;
-      for (const payload of scan.payloads) {
+      const scan = scanSegment(bytes, (payload, index) => {
+        const seq = seg.firstSeq + BigInt(index);
+        if (seq <= afterSeq) return undefined;
         let record: LogRecord;
         try {
           record = decodeRecord(payload);
         } catch (e) {
-          decodeError = `undecodable record: ${(e as Error).message}`;
-          break;
+          return `undecodable record: ${(e as Error).message}`;
         }
-        validBytes += FRAME_HEADER + payload.length;
-        if (seq > afterSeq) records.push({ seq, record });
-        if (seq > lastSeq) lastSeq = seq;
-        seq++;
-      }
-      const error = decodeError ?? scan.error;
-      if (error) {
-        cut = { segment: seg.name, offset: validBytes, droppedBytes: bytes.length - validBytes, reason: error };
+        visit(seq, record);
+        visited++;
+        return undefined;
+      });
+      const segmentLastSeq = seg.firstSeq + BigInt(scan.frames) - 1n;
+      if (scan.frames > 0 && segmentLastSeq > lastSeq) lastSeq = segmentLastSeq;
+      if (scan.error) {
+        cut = { segment: seg.name, offset: scan.validBytes, droppedBytes: bytes.length - scan.validBytes, reason: scan.error };
         const fd = openSync(path, 'r+');
-        ftruncateSync(fd, validBytes);
+        ftruncateSync(fd, scan.validBytes);
         fsyncSync(fd);
         closeSync(fd);
         // Anything after a corrupt point is not trusted: later segments go too.
@@ -157,7 +177,7 @@ export class CommitLog {
         break;
       }
     }
-    return { log: new CommitLog(dir, opts, lastSeq), records, cut };
+    return { log: new CommitLog(dir, opts, lastSeq), visited, cut };
   }
 
   /** The sequence number of the last record on disk for good (synced); never decreases. */

@@ -13,7 +13,7 @@ import { readNewestSnapshot, snapshotFiles, writeSnapshot } from './snapshot';
 import { captureTables, rebuildIndexes, replayTx, restoreSequences, restoreTables, stateHash } from './state';
 
 export { stateHash } from './state';
-export { CommitLog, scanSegment } from './commitlog';
+export { CommitLog, scanSegment, type LogVisitor } from './commitlog';
 
 export interface DurabilityOptions {
   /** Snapshot after this many logged transactions (default 10 000). */
@@ -100,19 +100,23 @@ export class Durability {
       for (const c of snapshot.clients) clients.set(c.connectionId, c);
       txId = snapshot.txId;
     }
-    const { log, records, cut } = CommitLog.open(join(dataDir, 'log'), snapshot?.seq ?? 0n, { fsync: opts.fsync, groupCommitMs: opts.groupCommitMs });
-    if (cut) opts.logger.warn(`commit log: cut ${cut.droppedBytes} bytes at ${cut.segment}:${cut.offset} (${cut.reason})`);
-    if (!snapshot && skipped.length && records.length && records[0]!.seq !== 1n) {
-      throw new Error(`no readable snapshot and the log no longer starts at the beginning (first record ${records[0]!.seq}); cannot recover ${dataDir}`);
-    }
-    for (const { record } of records) {
+    // Each record is applied as the log is read, so recovery never holds more than one segment of it.
+    // Errors thrown here (a record the module cannot take) abort the open; they are not log corruption.
+    let replayed = 0;
+    const replay = (seq: bigint, record: LogRecord): void => {
+      if (seq !== 1n && replayed === 0 && !snapshot && skipped.length) {
+        throw new Error(`no readable snapshot and the log no longer starts at the beginning (first record ${seq}); cannot recover ${dataDir}`);
+      }
+      replayed++;
       if (record.kind === 'tx') {
         replayTx(ds, record, upgrade);
         if (record.txId > txId) txId = record.txId;
       } else if (record.kind === 'connect') clients.set(record.connectionId, { identity: record.identity, jwtPayload: record.jwtPayload });
       else if (record.kind === 'disconnect') clients.delete(record.connectionId);
       else era = { ...era, ...record.columns };
-    }
+    };
+    const { log, cut } = CommitLog.open(join(dataDir, 'log'), snapshot?.seq ?? 0n, { fsync: opts.fsync, groupCommitMs: opts.groupCommitMs }, replay);
+    if (cut) opts.logger.warn(`commit log: cut ${cut.droppedBytes} bytes at ${cut.segment}:${cut.offset} (${cut.reason})`);
     rebuildIndexes(ds);
     host.setTxCounter(Number(txId) + 1);
     const migrated = Object.entries(currentColumns).filter(([t, n]) => era[t] !== undefined && era[t] !== n);
@@ -125,7 +129,7 @@ export class Durability {
     const tmp = `${schemaPath}.tmp`;
     writeFileSync(tmp, JSON.stringify({ ...next, creationColumns }, null, 2));
     renameSync(tmp, schemaPath);
-    const fresh = !existed && !snapshot && records.length === 0;
+    const fresh = !existed && !snapshot && replayed === 0;
     const durability = new Durability(dataDir, host, log, opts);
     for (const [k, v] of clients) durability.clients.set(k, v);
     durability.attach();
@@ -134,7 +138,7 @@ export class Durability {
       report: {
         fresh,
         snapshotSeq: snapshot?.seq,
-        replayedRecords: records.length,
+        replayedRecords: replayed,
         skippedSnapshots: skipped,
         cut,
         staleClients: [...clients].map(([connectionId, c]) => ({ connectionId, ...c })),

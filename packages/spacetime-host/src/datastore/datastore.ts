@@ -66,6 +66,26 @@ export class TableStore {
 
 type UndoEntry = { op: 'insert'; table: TableStore; row: StoredRow } | { op: 'delete'; table: TableStore; row: StoredRow };
 
+/**
+ * Reverse a transaction's changes, newest first. `unindexed`: touch only rows and keys (the caller
+ * rebuilds the indexes), for undoing work that may have been cut short inside an index update.
+ */
+function undoLog(log: UndoEntry[], unindexed = false): void {
+  for (let i = log.length - 1; i >= 0; i--) {
+    const e = log[i]!;
+    // Entries are logged before the change is made, so an interrupted change may be half-done.
+    if (e.op === 'insert') {
+      if (e.table.rows.get(e.row.id) === e.row) {
+        if (unindexed) e.table.removeUnindexed(e.row);
+        else e.table.remove(e.row);
+      }
+    } else if (!e.table.rows.has(e.row.id)) {
+      if (unindexed) e.table.addUnindexed(e.row);
+      else e.table.add(e.row);
+    }
+  }
+}
+
 export interface TableDelta {
   table: TableDef;
   inserts: StoredRow[];
@@ -92,6 +112,8 @@ export class Datastore {
   private readonly indexById: { table: TableStore; index: IndexStore }[] = [];
   private nextRowId = 1;
   private undo: UndoEntry[] | null = null;
+  /** While a batch runs: the undo logs of its committed transactions, so the batch can be undone. */
+  private batchLogs: UndoEntry[][] | null = null;
 
   /** Row changes one transaction may make (documented limit); past it the transaction fails. */
   maxRowChangesPerTx = DEFAULT_MAX_ROW_CHANGES_PER_TX;
@@ -164,15 +186,36 @@ export class Datastore {
   }
 
   rollback(): void {
-    const log = this.requireTx();
-    for (let i = log.length - 1; i >= 0; i--) {
-      const e = log[i]!;
-      // Entries are logged before the change is made, so an interrupted change may be half-done.
-      if (e.op === 'insert') {
-        if (e.table.rows.get(e.row.id) === e.row) e.table.remove(e.row);
-      } else if (!e.table.rows.has(e.row.id)) e.table.add(e.row);
-    }
+    undoLog(this.requireTx());
     this.undo = null;
+  }
+
+  // ---- batches: several transactions that can still be undone together ----
+
+  /** Start keeping the undo logs of committed transactions (see ModuleHost.runBatch). */
+  beginBatch(): void {
+    if (this.undo || this.batchLogs) throw new DatastoreError(Errno.WOULD_BLOCK_TRANSACTION, 'a transaction or batch is already open');
+    this.batchLogs = [];
+  }
+
+  /** The batch's transactions stay committed. */
+  endBatch(): void {
+    this.batchLogs = null;
+  }
+
+  /**
+   * Undo the open transaction and every transaction committed since `beginBatch`, then rebuild the
+   * derived structures: the batch may have been cut short anywhere, even inside a commit.
+   * Undoing an entry twice is harmless (each undo checks the row's presence), which covers a
+   * commit cut short between keeping its log and closing the transaction.
+   */
+  abortBatch(): void {
+    if (this.undo) undoLog(this.undo, true);
+    const logs = this.batchLogs ?? [];
+    for (let i = logs.length - 1; i >= 0; i--) undoLog(logs[i]!, true);
+    this.undo = null;
+    this.batchLogs = null;
+    for (const t of this.tables) t.rebuild();
   }
 
   /** Net delta of the open transaction so far, without ending it (views refresh against it). */
@@ -209,6 +252,7 @@ export class Datastore {
       const t = this.tables[ev.table.id]!;
       for (const row of ev.inserts) if (t.rows.get(row.id) === row) t.remove(row);
     }
+    this.batchLogs?.push(this.undo!);
     this.undo = null;
     return result;
   }

@@ -93,6 +93,11 @@ interface SyncInFlight {
   closeWhenDone: boolean;
 }
 
+export interface LogMark {
+  nextSeq: bigint;
+  pending: number;
+}
+
 export class CommitLog {
   private fd: number;
   private segmentFirstSeq: bigint;
@@ -227,6 +232,19 @@ export class CommitLog {
     // A sync may be running on this fd too; syncing it again here is harmless and covers every write.
     if (this.opts.fsync !== false) this.syncNow(this.fd);
     this.advanceDurable(this.writtenSeq);
+  }
+
+  /** Where appends stand now, so appends made after it can be taken back (an undone batch). */
+  mark(): LogMark {
+    return { nextSeq: this.nextSeq, pending: this.pending.length };
+  }
+
+  /** Take back the records appended since `mark`; only possible while they are not yet written. */
+  discardSince(mark: LogMark): void {
+    if (this.writtenSeq >= mark.nextSeq) throw new Error('commit log: records past the mark were already written');
+    this.pending.length = mark.pending;
+    this.pendingSeqs.length = mark.pending;
+    this.nextSeq = mark.nextSeq;
   }
 
   onDurable(listener: (seq: bigint) => void): () => void {

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from '
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CommitEvent, ModuleHost } from '../module/host';
-import { CommitLog, type LogCut } from './commitlog';
+import { CommitLog, type LogCut, type LogMark } from './commitlog';
 import { incompatibilities, schemaOf, type StoredSchema } from './migrate';
 import type { ColumnCounts } from './records';
 import type { LogRecord } from './records';
@@ -148,6 +148,19 @@ export class Durability {
 
   private attach(): void {
     this.stop.push(this.host.onCommit((c) => this.onCommit(c)));
+    // An undone batch never happened: its records are taken back before anything writes them.
+    let batchMark: LogMark | undefined;
+    this.stop.push(
+      this.host.onBatch({
+        begin: () => {
+          batchMark = this.log.mark();
+        },
+        end: (kept) => {
+          if (!kept && batchMark) this.log.discardSince(batchMark);
+          batchMark = undefined;
+        },
+      }),
+    );
     this.stop.push(
       this.host.onClientEvent((e) => {
         if (e.kind === 'connect') {

@@ -79,6 +79,18 @@ export class ViewInstance {
   }
 }
 
+/**
+ * Told when a batch starts and how it ends. Commit listeners that act outside memory (sockets,
+ * files) must hold back what a batch produces until `end(true)` and drop it on `end(false)`:
+ * an aborted batch never happened.
+ */
+export interface BatchListener {
+  begin(): void;
+  end(kept: boolean): void;
+}
+
+export type BatchOutcome<T> = { ok: true; value: T } | { ok: false; reason: string };
+
 export interface ModuleHostOptions {
   module: string | ModuleBundle;
   name: string;
@@ -103,6 +115,8 @@ export class ModuleHost {
   private readonly clients = new Map<bigint, { identity: bigint; jwtPayload: string }>();
   private readonly listeners = new Set<(c: CommitEvent) => void>();
   private readonly clientListeners = new Set<(e: ClientEvent) => void>();
+  private readonly batchListeners = new Set<BatchListener>();
+  private inBatch = false;
   private readonly viewInstances = new Map<string, ViewInstance>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly immediateQueue: { name: string; args: Uint8Array }[] = [];
@@ -147,7 +161,87 @@ export class ModuleHost {
   }
 
   private invoke<T>(fn: () => T): T {
-    return this.realm.invoke(fn, this.opts.callBudgetMs ?? DEFAULT_CALL_BUDGET_MS);
+    return this.realm.invoke(fn, this.callBudgetMs);
+  }
+
+  /** Time budget of one module call (and of one batch) in ms; 0 = unlimited. */
+  get callBudgetMs(): number {
+    return this.opts.callBudgetMs ?? DEFAULT_CALL_BUDGET_MS;
+  }
+
+  onBatch(listener: BatchListener): () => void {
+    this.batchListeners.add(listener);
+    return () => this.batchListeners.delete(listener);
+  }
+
+  /**
+   * Run `work` — several calls, each its own transaction — under ONE call budget. Starting the
+   * realm's watchdog costs a thread per entry (tens of µs, far more on a busy machine), which
+   * dominated the host's time when paid per call. If the budget runs out anywhere in the batch
+   * (inside a module call, a commit, or a listener), everything the batch did is undone:
+   * datastore, views, schedules, immediate calls, and what listeners held back. The caller then
+   * re-runs the calls one by one, each with its own budget, so only a real runaway fails.
+   */
+  runBatch<T>(work: () => T): BatchOutcome<T> {
+    if (this.inBatch || this.datastore.inTransaction) throw new Error('runBatch: a batch or transaction is already open');
+    const txMark = this.nextTxId;
+    const immediateMark = this.immediateQueue.length;
+    this.datastore.beginBatch();
+    this.inBatch = true;
+    for (const l of this.batchListeners) l.begin();
+    try {
+      const value = this.realm.invoke(work, this.callBudgetMs);
+      this.datastore.endBatch();
+      this.inBatch = false;
+      for (const l of this.batchListeners) l.end(true);
+      return { ok: true, value };
+    } catch (e) {
+      if (!(e instanceof ReducerTimeoutError)) {
+        // `work` handles its calls' errors; anything else is a host bug. Keep what committed.
+        this.datastore.endBatch();
+        this.inBatch = false;
+        for (const l of this.batchListeners) l.end(true);
+        throw e;
+      }
+      this.datastore.abortBatch();
+      this.inBatch = false;
+      this.nextTxId = txMark;
+      this.immediateQueue.length = Math.min(this.immediateQueue.length, immediateMark);
+      this.runningFunction = undefined;
+      this.procedureTx = undefined;
+      for (const l of this.batchListeners) l.end(false);
+      // Timers and view contents may reflect undone transactions: rebuild both from the tables.
+      for (const t of this.timers.values()) clearTimeout(t);
+      this.timers.clear();
+      this.armAllSchedules();
+      this.rematerializeViews();
+      this.logger.info(`a batch of calls ran past the ${this.callBudgetMs} ms budget and was undone; its calls run again one by one`);
+      return { ok: false, reason: e.message };
+    }
+  }
+
+  /** Recompute every live view instance from the tables (after a batch was undone). */
+  private rematerializeViews(): void {
+    for (const inst of this.viewInstances.values()) {
+      const rows = new Map<string, { row: ViewRow; count: number }>();
+      this.datastore.begin();
+      let interrupted = false;
+      try {
+        for (const row of this.computeView(inst)) {
+          const k = bytesKey(row.bytes);
+          const hit = rows.get(k);
+          if (hit) hit.count++;
+          else rows.set(k, { row, count: 1 });
+        }
+        inst.rows = rows;
+      } catch (e) {
+        interrupted = e instanceof ReducerTimeoutError;
+        this.logger.error({ view: inst.def.name }, `view ${inst.def.name} could not be recomputed: ${this.describeError(e)}`);
+      } finally {
+        if (interrupted) this.datastore.rollbackInterrupted();
+        else this.datastore.rollback();
+      }
+    }
   }
 
   get hooks(): ModuleHooks {

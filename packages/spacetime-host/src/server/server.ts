@@ -1,6 +1,7 @@
 // HTTP + WebSocket front of the host: the routes the `spacetimedb` SDK and CLI use (spec §3–4).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -88,6 +89,8 @@ interface Connection {
   lastSeen: number;
   /** Set while this connection's reducer runs, so its updates travel inside the ReducerResult. */
   pendingCallerUpdates: QuerySetUpdateV[] | undefined;
+  /** Closed after a message it sent could not be handled: its later messages are ignored. */
+  failed: boolean;
 }
 
 export class HostServer {
@@ -107,6 +110,11 @@ export class HostServer {
   /** Frames ready to go, per connection in send order; written out together (one v3 frame each). */
   private readonly ready = new Map<Connection, Uint8Array[]>();
   private flushScheduled = false;
+  /** Client messages received this event-loop turn, handled together (reducer calls in batches). */
+  private inbox: { conn: Connection; msg: ClientMessage }[] = [];
+  private draining = false;
+  /** While the module runs a batch: the sends and closes it caused, released only if it is kept. */
+  private staged: (() => void)[] | undefined;
 
   constructor(private readonly opts: HostServerOptions) {
     this.log = opts.logger;
@@ -135,7 +143,23 @@ export class HostServer {
         this.rejectUpgrade(socket as Socket, 500, 'internal error');
       });
     });
-    this.stopCommits = opts.module.onCommit((c) => this.broadcast(c));
+    const stopBatches = opts.module.onBatch({
+      begin: () => {
+        this.staged = [];
+      },
+      end: (kept) => {
+        const staged = this.staged ?? [];
+        this.staged = undefined;
+        if (kept) for (const action of staged) action();
+        // An undone batch may have been cut short while a reducer's updates were being gathered.
+        else for (const c of this.conns.values()) c.pendingCallerUpdates = undefined;
+      },
+    });
+    const stopCommitEvents = opts.module.onCommit((c) => this.broadcast(c));
+    this.stopCommits = () => {
+      stopCommitEvents();
+      stopBatches();
+    };
     const stopDurable = opts.durability?.onDurable(() => this.pump());
     if (stopDurable) {
       const stopCommits = this.stopCommits;
@@ -399,6 +423,7 @@ export class HostServer {
         compression: compressionParam as Compression,
         lastSeen: Date.now(),
         pendingCallerUpdates: undefined,
+        failed: false,
       };
       this.conns.set(connectionId, conn);
       this.subs.addSubscriber({ connectionId, identity, isOwner: identity === host.ownerIdentity });
@@ -412,6 +437,8 @@ export class HostServer {
 
   private dropConnection(conn: Connection): void {
     if (!this.conns.has(conn.connectionId)) return;
+    // Messages that arrived before the close are handled first, as if the close came after them.
+    if (!this.draining && this.inbox.some((m) => m.conn === conn)) this.drainInbox();
     this.conns.delete(conn.connectionId);
     this.subs.removeSubscriber(conn.connectionId);
     this.opts.module.disconnectClient(conn.identity, conn.connectionId);
@@ -434,6 +461,10 @@ export class HostServer {
 
   /** `frame` is an uncompressed frame (tag 0 + message); it may be shared by several connections. */
   private sendFrame(conn: Connection, frame: Uint8Array): void {
+    if (this.staged) {
+      this.staged.push(() => this.sendFrame(conn, frame));
+      return;
+    }
     const gate = this.opts.durability;
     if (gate) {
       const seq = gate.lastSeq();
@@ -531,6 +562,11 @@ export class HostServer {
   }
 
   private closeWithError(conn: Connection, message: string): void {
+    conn.failed = true;
+    if (this.staged) {
+      this.staged.push(() => this.closeWithError(conn, message));
+      return;
+    }
     this.log.info({ connection: connectionIdHex(conn.connectionId), error: message }, 'closing connection after a bad message');
     // Close reasons are limited to 123 bytes.
     conn.ws.close(1011, Buffer.from(message).subarray(0, 120).toString());
@@ -545,13 +581,60 @@ export class HostServer {
     } catch (e) {
       return this.closeWithError(conn, `invalid client message: ${(e as Error).message}`);
     }
-    for (const msg of messages) {
-      try {
-        this.handle(conn, msg);
-      } catch (e) {
-        this.log.error({ err: e }, 'message handling failed');
-        return this.closeWithError(conn, `internal error: ${(e as Error).message}`);
+    if (!this.inbox.length) setImmediate(() => this.drainInbox());
+    for (const msg of messages) this.inbox.push({ conn, msg });
+  }
+
+  /**
+   * Handle the messages of this turn in arrival order. Runs of reducer calls go to the module as
+   * one batch under one call budget (see ModuleHost.runBatch); if the batch is undone, its calls
+   * run again one by one, each with its own budget. Everything else is handled on its own.
+   */
+  private drainInbox(): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.inbox.length) {
+        const inbox = this.inbox;
+        this.inbox = [];
+        let i = 0;
+        while (i < inbox.length) {
+          let j = i;
+          while (j < inbox.length && inbox[j]!.msg.tag === 'CallReducer') j++;
+          if (j - i < 2 || this.opts.module.callBudgetMs <= 0) this.handleOne(inbox[i++]!);
+          else i = this.handleReducerBatch(inbox, i, j);
+        }
       }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Handle inbox[from..to), all reducer calls, as one batch; returns the index to go on from. */
+  private handleReducerBatch(inbox: { conn: Connection; msg: ClientMessage }[], from: number, to: number): number {
+    const module = this.opts.module;
+    // Stop adding calls once a quarter of the budget is used, so a slow but honest call rarely
+    // runs out of time because of the calls before it (and if it does, it runs again alone).
+    const softLimitMs = module.callBudgetMs / 4;
+    let next = from;
+    const outcome = module.runBatch(() => {
+      const started = performance.now();
+      while (next < to && (next === from || performance.now() - started < softLimitMs)) this.handleOne(inbox[next++]!);
+    });
+    if (outcome.ok) return next;
+    // `next` was running (or had just finished) when the budget ran out.
+    const end = Math.max(Math.min(next, to), from + 1);
+    for (let k = from; k < end; k++) this.handleOne(inbox[k]!);
+    return end;
+  }
+
+  private handleOne({ conn, msg }: { conn: Connection; msg: ClientMessage }): void {
+    if (conn.failed || !this.conns.has(conn.connectionId)) return;
+    try {
+      this.handle(conn, msg);
+    } catch (e) {
+      this.log.error({ err: e }, 'message handling failed');
+      this.closeWithError(conn, `internal error: ${(e as Error).message}`);
     }
   }
 

@@ -345,7 +345,21 @@ describe('commit log recovery', () => {
     const read = visitAll(dir, 4n);
     expect(read.seqs).toEqual([]);
     expect(read.cut).toEqual({ segment: '00000000000000000001.log', offset: 25, droppedBytes: 25, reason: 'checksum mismatch' });
-    expect(readdirSync(dir)).toEqual(['00000000000000000001.log']);
+    // The later segment is gone; appends go to a fresh segment numbered after the snapshot.
+    expect(readdirSync(dir)).toEqual(['00000000000000000001.log', '00000000000000000005.log']);
+  });
+
+  it('after a cut below the snapshot, new records are read back under the numbers they were given', () => {
+    const { dir, first } = twoSegments();
+    rewritePayload(first, 1, (payload) => (payload[3]! ^= 0xff), false);
+    const { log, cut } = CommitLog.open(dir, 4n); // the snapshot covers 1..4; record 2 is corrupt
+    expect(cut?.segment).toBe('00000000000000000001.log');
+    expect(log.append(record(50))).toBe(5n);
+    log.close();
+    const read = visitAll(dir, 4n);
+    expect(read.seqs).toEqual([5n]);
+    expect(read.ids).toEqual([50]);
+    expect(read.cut).toBeUndefined();
   });
 
   it('an error thrown by the visitor propagates as is and leaves the log (and its torn tail) untouched', () => {

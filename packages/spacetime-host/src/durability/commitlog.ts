@@ -119,14 +119,15 @@ export class CommitLog {
     readonly dir: string,
     private readonly opts: CommitLogOptions,
     lastSeq: bigint,
+    /** The last segment on disk and the seq its last record has (firstSeq - 1 when empty). */
+    tail: { firstSeq: bigint; lastSeq: bigint } | undefined,
   ) {
     this.durable = lastSeq;
     this.writtenSeq = lastSeq;
     this.nextSeq = lastSeq + 1n;
-    this.segmentFirstSeq = this.nextSeq;
-    const segments = CommitLog.segments(dir);
-    const last = segments.at(-1);
-    if (last) this.segmentFirstSeq = last.firstSeq;
+    // Appends continue the last segment only if its records run up to lastSeq; after a cut below a
+    // snapshot they would not, and records appended there would be read back under the wrong numbers.
+    this.segmentFirstSeq = tail && tail.lastSeq === lastSeq ? tail.firstSeq : this.nextSeq;
     this.fd = openSync(join(dir, segmentName(this.segmentFirstSeq)), 'a');
   }
 
@@ -149,6 +150,7 @@ export class CommitLog {
     let visited = 0;
     let cut: LogCut | undefined;
     let lastSeq = afterSeq;
+    let tail: { firstSeq: bigint; lastSeq: bigint } | undefined;
     const segments = CommitLog.segments(dir);
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i]!;
@@ -171,6 +173,7 @@ export class CommitLog {
       });
       const segmentLastSeq = seg.firstSeq + BigInt(scan.frames) - 1n;
       if (scan.frames > 0 && segmentLastSeq > lastSeq) lastSeq = segmentLastSeq;
+      tail = { firstSeq: seg.firstSeq, lastSeq: segmentLastSeq };
       if (scan.error) {
         cut = { segment: seg.name, offset: scan.validBytes, droppedBytes: bytes.length - scan.validBytes, reason: scan.error };
         const fd = openSync(path, 'r+');
@@ -182,7 +185,7 @@ export class CommitLog {
         break;
       }
     }
-    return { log: new CommitLog(dir, opts, lastSeq), visited, cut };
+    return { log: new CommitLog(dir, opts, lastSeq, tail), visited, cut };
   }
 
   /** The sequence number of the last record on disk for good (synced); never decreases. */

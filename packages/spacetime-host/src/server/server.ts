@@ -115,6 +115,8 @@ export class HostServer {
   private draining = false;
   /** While the module runs a batch: the sends and closes it caused, released only if it is kept. */
   private staged: (() => void)[] | undefined;
+  /** Connections marked failed by the running batch: an undone batch unmarks them. */
+  private failedInBatch: Connection[] = [];
 
   constructor(private readonly opts: HostServerOptions) {
     this.log = opts.logger;
@@ -149,10 +151,16 @@ export class HostServer {
       },
       end: (kept) => {
         const staged = this.staged ?? [];
+        const failed = this.failedInBatch;
         this.staged = undefined;
+        this.failedInBatch = [];
         if (kept) for (const action of staged) action();
-        // An undone batch may have been cut short while a reducer's updates were being gathered.
-        else for (const c of this.conns.values()) c.pendingCallerUpdates = undefined;
+        else {
+          // The undone batch's calls run again; so do the failures it found.
+          for (const c of failed) c.failed = false;
+          // It may have been cut short while a reducer's updates were being gathered.
+          for (const c of this.conns.values()) c.pendingCallerUpdates = undefined;
+        }
       },
     });
     const stopCommitEvents = opts.module.onCommit((c) => this.broadcast(c));
@@ -565,6 +573,7 @@ export class HostServer {
     conn.failed = true;
     if (this.staged) {
       this.staged.push(() => this.closeWithError(conn, message));
+      this.failedInBatch.push(conn);
       return;
     }
     this.log.info({ connection: connectionIdHex(conn.connectionId), error: message }, 'closing connection after a bad message');

@@ -1,15 +1,36 @@
 // An ordered index over a table's rows: entries sorted by key (the index columns' values, in
 // index column order, compared as SATS values), ties broken by row id so scans are stable.
 // Hash and direct indexes share this structure; only btree/direct allow range scans.
+// A unique index also keeps a Map from canonical key to row (see index_key.ts), so exact-key
+// lookups and unique checks skip the binary search.
 import { compareValues } from '../sats/compare';
 import type { IndexDef } from '../module/catalog';
+import { keyCanonicalizer, type CanonicalKey, type KeyCanonicalizer } from './index_key';
 import type { StoredRow } from './rows';
 
 export type Bound = { kind: 'included'; value: unknown } | { kind: 'excluded'; value: unknown } | { kind: 'unbounded' };
 
 export class IndexStore {
   readonly entries: StoredRow[] = [];
-  constructor(readonly def: IndexDef) {}
+  /** Unique indexes over key types index_key.ts models; undefined otherwise. */
+  private readonly canonical: KeyCanonicalizer | undefined;
+  /**
+   * Canonical key -> the one entry holding it, exactly mirroring `entries`. Undefined for indexes
+   * without a canonicalizer, and after the entries stopped being one-per-canonical-key (a row
+   * added without a unique check duplicated a key, or a row value had an unexpected shape):
+   * everything then takes the binary search until `rebuildFrom` or `clear` can build it again.
+   */
+  private keyMap: Map<CanonicalKey, StoredRow> | undefined;
+
+  constructor(readonly def: IndexDef) {
+    this.canonical = def.unique ? keyCanonicalizer(def.keyTy, def.columns) : undefined;
+    this.keyMap = this.canonical ? new Map() : undefined;
+  }
+
+  /** Whether exact-key lookups currently go through the key map (diagnostics and tests). */
+  get keyMapActive(): boolean {
+    return this.keyMap !== undefined;
+  }
 
   keyOf(row: StoredRow): unknown[] {
     const cols = this.def.columns;
@@ -56,7 +77,25 @@ export class IndexStore {
     return lo;
   }
 
+  /**
+   * `position` while the key map is intact: no two entries share a key, so the first position
+   * not below the row's key is where the row is (or, when no entry holds the key, belongs).
+   */
+  private positionOfUnique(row: StoredRow): number {
+    return this.bound(this.keyOf(row), this.def.columns.length, false);
+  }
+
   insert(row: StoredRow): void {
+    const map = this.keyMap;
+    if (map) {
+      const k = this.canonical!.ofRow(row.value);
+      if (k !== undefined && !map.has(k)) {
+        this.entries.splice(this.positionOfUnique(row), 0, row);
+        map.set(k, row);
+        return;
+      }
+      this.keyMap = undefined;
+    }
     this.entries.splice(this.position(row), 0, row);
   }
 
@@ -73,9 +112,18 @@ export class IndexStore {
    * rows have the same key (one entry per key, so order by row id does not matter).
    */
   replaceInPlace(prev: StoredRow, next: StoredRow): void {
-    const at = this.position(prev);
+    const map = this.keyMap;
+    const at = map ? this.positionOfUnique(prev) : this.position(prev);
     if (this.entries[at] !== prev) throw new Error(`index ${this.def.name} is missing a row it should hold`);
     this.entries[at] = next;
+    if (map) {
+      map.delete(this.canonical!.ofRow(prev.value)!);
+      // Equal keys under compareValues have equal canonical keys; anything else is a misuse
+      // that must not leave the map out of step.
+      const k = this.canonical!.ofRow(next.value);
+      if (k !== undefined && !map.has(k)) map.set(k, next);
+      else this.keyMap = undefined;
+    }
   }
 
   /** Rebuild from scratch: one sort instead of one splice per row. */
@@ -91,16 +139,47 @@ export class IndexStore {
     });
     this.entries.length = 0;
     for (const r of sorted) this.entries.push(r);
+    this.keyMap = this.mapOf(sorted);
+  }
+
+  /** The key map for these entries, or undefined when they are not one per canonical key. */
+  private mapOf(rows: StoredRow[]): Map<CanonicalKey, StoredRow> | undefined {
+    const canonical = this.canonical;
+    if (!canonical) return undefined;
+    const map = new Map<CanonicalKey, StoredRow>();
+    for (const r of rows) {
+      const k = canonical.ofRow(r.value);
+      if (k === undefined || map.has(k)) return undefined;
+      map.set(k, r);
+    }
+    return map;
   }
 
   remove(row: StoredRow): void {
-    const at = this.position(row);
+    const map = this.keyMap;
+    const at = map ? this.positionOfUnique(row) : this.position(row);
     if (this.entries[at] !== row) throw new Error(`index ${this.def.name} is missing a row it should hold`);
     this.entries.splice(at, 1);
+    // Every entry had a canonical key when the map was (re)built or the entry added.
+    if (map) map.delete(this.canonical!.ofRow(row.value)!);
   }
 
-  /** Rows whose full key equals `key`. */
+  /**
+   * The map's answer for a full key: the row (or null for none), or undefined when the map
+   * cannot answer (no map, a prefix or over-long key, a value of an unexpected shape).
+   */
+  private mapLookup(key: unknown[]): StoredRow | null | undefined {
+    const map = this.keyMap;
+    if (!map || key.length !== this.def.columns.length) return undefined;
+    const k = this.canonical!.ofKey(key);
+    if (k === undefined) return undefined;
+    return map.get(k) ?? null;
+  }
+
+  /** Rows whose full key equals `key` (or whose prefix does, for a shorter key). A fresh array. */
   point(key: unknown[]): StoredRow[] {
+    const hit = this.mapLookup(key);
+    if (hit !== undefined) return hit ? [hit] : [];
     const lo = this.bound(key, key.length, false);
     const hi = this.bound(key, key.length, true);
     return this.entries.slice(lo, hi);
@@ -108,6 +187,8 @@ export class IndexStore {
 
   /** Any row holding `key` other than `except` (for unique checks). */
   findOther(key: unknown[], except?: StoredRow): StoredRow | undefined {
+    const hit = this.mapLookup(key);
+    if (hit !== undefined) return hit && hit !== except ? hit : undefined;
     const lo = this.bound(key, key.length, false);
     const hi = this.bound(key, key.length, true);
     for (let i = lo; i < hi; i++) if (this.entries[i] !== except) return this.entries[i];
@@ -126,5 +207,6 @@ export class IndexStore {
 
   clear(): void {
     this.entries.length = 0;
+    this.keyMap = this.canonical ? new Map() : undefined;
   }
 }

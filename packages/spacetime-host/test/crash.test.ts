@@ -10,21 +10,12 @@ import { fileURLToPath } from 'node:url';
 import { DbConnection } from './fixtures/chat/module_bindings/index';
 import { hashDataDir } from '../src/host';
 import { connectSdk, deferred } from './sdk/helpers';
+import { prng } from './random';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(pkg, 'bin', 'spacetime-host.ts');
 const chat = join(pkg, 'test', 'fixtures', 'chat');
 
-// A seeded generator, so a failing run can be repeated.
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function startHostProcess(dataDir: string): Promise<{ child: ChildProcess; url: string; exited: Promise<void> }> {
   // A 15 ms group-commit window widens the gap between commit and durability, so an
@@ -52,7 +43,7 @@ const connect = async (url: string): Promise<DbConnection> => (await connectSdk(
 describe('crash recovery under SIGKILL', () => {
   it('keeps every acknowledged transaction exactly once across repeated kills', async () => {
     const seed = Number(process.env.CRASH_SEED ?? 1234);
-    const random = mulberry32(seed);
+    const random = prng(seed);
     const dataDir = mkdtempSync(join(tmpdir(), 'host-crash-'));
     const acked = new Set<string>();
     const rounds = 6;

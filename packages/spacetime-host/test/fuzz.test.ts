@@ -7,6 +7,7 @@ import type { RunningHost } from '../src/index';
 import { decodeServerMessages, encodeClientMessage, decodeClientFrame, type ClientMessage, type ServerMessage } from '../src/server/wire';
 import { DbConnection } from './fixtures/chat/module_bindings/index';
 import { connectSdk, deferred, fixture, until, withHost } from './sdk/helpers';
+import { prng } from './random';
 
 let host: RunningHost;
 beforeAll(async () => {
@@ -14,14 +15,6 @@ beforeAll(async () => {
 });
 afterAll(async () => host?.close());
 
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Event = { kind: 'message'; msg: ServerMessage } | { kind: 'close'; code: number; reason: string };
 
@@ -89,7 +82,7 @@ function randomMessage(r: () => number, id: number): ClientMessage {
 describe('protocol fuzzing', () => {
   it('answers or closes on every input, never crashes, and keeps subscribers consistent', async () => {
     const seed = Number(process.env.FUZZ_SEED ?? 7);
-    const r = rng(seed);
+    const r = prng(seed);
     const { conn: watcher } = await connectSdk(DbConnection, host.url, 'chat');
     const applied = deferred<void>();
     watcher.subscriptionBuilder().onApplied(() => applied.resolve()).subscribe(['SELECT * FROM message', 'SELECT * FROM user']);

@@ -238,14 +238,4 @@ export function changeMap(entries: [string, RelationChange][]): Map<string, Rela
   return new Map(entries);
 }
 
-/** Deterministic PRNG (mulberry32) for seeded randomized tests. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../random';

@@ -223,17 +223,10 @@ export class ModuleHost {
   /** Recompute every live view instance from the tables (after a batch was undone). */
   private rematerializeViews(): void {
     for (const inst of this.viewInstances.values()) {
-      const rows = new Map<string, { row: ViewRow; count: number }>();
       this.datastore.begin();
       let interrupted = false;
       try {
-        for (const row of this.computeView(inst)) {
-          const k = bytesKey(row.bytes);
-          const hit = rows.get(k);
-          if (hit) hit.count++;
-          else rows.set(k, { row, count: 1 });
-        }
-        inst.rows = rows;
+        inst.rows = countViewRows(this.computeView(inst));
       } catch (e) {
         interrupted = e instanceof ReducerTimeoutError;
         this.logger.error({ view: inst.def.name }, `view ${inst.def.name} could not be recomputed: ${this.describeError(e)}`);
@@ -587,13 +580,7 @@ export class ModuleHost {
   private refreshViews(): ViewDelta[] {
     const deltas: ViewDelta[] = [];
     for (const inst of this.viewInstances.values()) {
-      const next = new Map<string, { row: ViewRow; count: number }>();
-      for (const row of this.computeView(inst)) {
-        const k = bytesKey(row.bytes);
-        const hit = next.get(k);
-        if (hit) hit.count++;
-        else next.set(k, { row, count: 1 });
-      }
+      const next = countViewRows(this.computeView(inst));
       const inserts: ViewRow[] = [];
       const deletes: ViewRow[] = [];
       for (const [k, { row, count }] of next) {
@@ -738,4 +725,16 @@ export class ModuleHost {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
   }
+}
+
+/** A view's rows by their bytes, with multiplicity (a view may return duplicates). */
+function countViewRows(rows: ViewRow[]): ViewInstance['rows'] {
+  const out: ViewInstance['rows'] = new Map();
+  for (const row of rows) {
+    const k = bytesKey(row.bytes);
+    const hit = out.get(k);
+    if (hit) hit.count++;
+    else out.set(k, { row, count: 1 });
+  }
+  return out;
 }

@@ -32,13 +32,7 @@ export class TableStore {
   }
   /** Replace `prev` by `next` (an update): unique indexes whose key did not change keep their slot. */
   replace(prev: StoredRow, next: StoredRow): void {
-    for (const ix of this.indexes) {
-      if (ix.def.unique && ix.sameKey(prev, next)) ix.replaceInPlace(prev, next);
-      else {
-        ix.remove(prev);
-        ix.insert(next);
-      }
-    }
+    for (const ix of this.indexes) ix.replace(prev, next);
     this.byKey.delete(prev.key);
     this.byKey.set(next.key, next);
     this.rows.delete(prev.id);

@@ -1,25 +1,20 @@
-// Unique indexes answer exact-key lookups from a Map keyed by canonical keys. These tests check
-// that the Map never disagrees with compareValues: seeded random inserts, removes and replaces
-// against a reference that scans every row with compareValues, over many key types (including
-// the float corner cases -0/+0/NaN), plus the paths that must still behave as the binary search
-// did (wrong-shaped keys, prefixes, duplicate keys written without a unique check).
+// Unique indexes answer exact-key lookups from a Map keyed by canonical keys, and find a row's
+// entry for an update or remove from where they last saw it. These tests check that neither ever
+// disagrees with compareValues or with the sorted entries: seeded random inserts, removes,
+// in-place and moving updates, rebuilds and clears against a reference that scans every row with
+// compareValues (point, findOther, range and entry order), over many key types (including the
+// float corner cases -0/+0/NaN), plus the paths that must still behave as the binary search did
+// (wrong-shaped keys, prefixes, duplicate keys written without a unique check).
 import { describe, expect, it } from 'vitest';
 import { keyCanonicalizer, type CanonicalKey } from '../../src/datastore/index_key';
-import { IndexStore } from '../../src/datastore/index_store';
+import { IndexStore, type Bound } from '../../src/datastore/index_store';
 import type { StoredRow } from '../../src/datastore/rows';
 import type { IndexDef } from '../../src/module/catalog';
 import type { SumValue } from '../../src/sats/codec';
 import { compareValues } from '../../src/sats/compare';
 import type { Ty } from '../../src/sats/types';
+import { prng } from '../random';
 
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 type Rand = () => number;
 const pick = <T>(rand: Rand, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
@@ -191,6 +186,8 @@ function rowWithKey(c: Case, key: unknown[]): StoredRow {
 }
 
 const keyEquals = (c: Case, row: StoredRow, key: unknown[]) => c.keyTys.every((ty, i) => compareValues(ty, row.value[c.columns[i]!], key[i]) === 0);
+const prefixEquals = (c: Case, row: StoredRow, prefix: unknown[]) =>
+  prefix.every((v, i) => compareValues(c.keyTys[i]!, row.value[c.columns[i]!], v) === 0);
 const rowKey = (c: Case, row: StoredRow) => c.columns.map((col) => row.value[col]);
 
 /** The order the index must keep: by key, then by row id. */
@@ -254,81 +251,165 @@ describe('canonical keys agree with compareValues', () => {
   });
 });
 
-describe('unique IndexStore against a compareValues scan', () => {
-  for (const c of CASES) {
-    it(`${c.name}: random inserts, removes, replaces, rebuilds and clears`, () => {
-      const rand = prng(c.name.length * 104729 + 3);
-      const ix = new IndexStore(indexDef(c));
-      let live: StoredRow[] = [];
-      const matches = (key: unknown[]) => live.filter((r) => keyEquals(c, r, key));
-      let hits = 0;
-      let misses = 0;
+/**
+ * How the index is written to: `checked` as the datastore does (a unique check before every
+ * write), `unchecked` like recovery (some inserts skip the check, so a unique index may hold a
+ * key twice and falls back to the binary search), `non-unique` for an index without the map.
+ */
+type Mode = 'checked' | 'unchecked' | 'non-unique';
 
-      const checkLookups = (key: unknown[]) => {
-        const want = matches(key);
-        expect(want.length).toBeLessThanOrEqual(1);
-        const got = ix.point(clone(key) as unknown[]);
-        expect(got).toEqual(want);
-        expect(ix.findOther(clone(key) as unknown[])).toBe(want[0]);
-        if (want[0]) {
-          expect(ix.findOther(clone(key) as unknown[], want[0])).toBeUndefined();
-          hits++;
-        } else misses++;
-      };
+const rowIds = (rows: readonly StoredRow[]) => rows.map((r) => r.id);
 
-      for (let step = 0; step < 2500; step++) {
-        const op = rand();
-        if (op < 0.3) {
-          // insert, after the unique check the datastore makes
-          const key = c.gen(rand);
-          const existing = matches(key)[0];
-          expect(ix.findOther(clone(key) as unknown[])).toBe(existing);
-          if (!existing) {
-            const row = rowWithKey(c, key);
-            ix.insert(row);
-            live.push(row);
-          }
-        } else if (op < 0.45 && live.length) {
-          const row = pick(rand, live);
-          ix.remove(row);
-          live = live.filter((r) => r !== row);
-        } else if (op < 0.6 && live.length) {
-          // update keeping the key: the slot is reused
-          const prev = pick(rand, live);
-          const next = rowWithKey(c, rowKey(c, prev));
-          expect(ix.sameKey(prev, next)).toBe(true);
-          ix.replaceInPlace(prev, next);
-          live = live.map((r) => (r === prev ? next : r));
-        } else if (op < 0.7 && live.length) {
-          // update to another key, as TableStore.replace does after the unique check
-          const prev = pick(rand, live);
-          const key = c.gen(rand);
-          const other = live.find((r) => r !== prev && keyEquals(c, r, key));
-          expect(ix.findOther(clone(key) as unknown[], prev)).toBe(other);
-          if (!other) {
-            const next = rowWithKey(c, key);
-            if (ix.sameKey(prev, next)) ix.replaceInPlace(prev, next);
-            else {
-              ix.remove(prev);
-              ix.insert(next);
-            }
-            live = live.map((r) => (r === prev ? next : r));
-          }
-        } else if (op < 0.72) {
-          const shuffled = [...live].sort(() => rand() - 0.5);
-          ix.rebuildFrom(shuffled);
-        } else if (op < 0.725) {
-          ix.clear();
-          live = [];
-        } else {
-          checkLookups(c.gen(rand));
-        }
-        expect(ix.entries).toEqual(referenceOrder(c, live));
-        expect(ix.keyMapActive).toBe(true);
+/** A key to probe with: half the time one a live row holds, so lookups often hit. */
+function probeKey(c: Case, rand: Rand, live: StoredRow[]): unknown[] {
+  return live.length && rand() < 0.5 ? (clone(rowKey(c, pick(rand, live))) as unknown[]) : c.gen(rand);
+}
+
+/** A random bound for column `col` (the one after the prefix). */
+function randomBound(c: Case, rand: Rand, live: StoredRow[], col: number): Bound {
+  const r = rand();
+  if (r < 0.2) return { kind: 'unbounded' };
+  const value = probeKey(c, rand, live)[col];
+  return r < 0.6 ? { kind: 'included', value } : { kind: 'excluded', value };
+}
+
+function withinBound(c: Case, row: StoredRow, col: number, b: Bound, side: 'start' | 'end'): boolean {
+  if (b.kind === 'unbounded') return true;
+  const d = compareValues(c.keyTys[col]!, row.value[c.columns[col]!], b.value);
+  if (side === 'start') return b.kind === 'included' ? d >= 0 : d > 0;
+  return b.kind === 'included' ? d <= 0 : d < 0;
+}
+
+/**
+ * Seeded random writes against a reference that keeps the live rows in an array and answers
+ * every query by scanning them with compareValues. Rows are told apart by id (each row object
+ * has its own), so a replaced row still returned in place of its successor shows up.
+ */
+function differential(c: Case, mode: Mode, steps: number): void {
+  const rand = prng(c.name.length * 104729 + mode.length * 31 + 3);
+  const unique = mode !== 'non-unique';
+  const ix = new IndexStore(indexDef(c, unique));
+  let live: StoredRow[] = [];
+  let mapExpected = unique;
+  const ordered = () => referenceOrder(c, live);
+  const matches = (key: unknown[]) => ordered().filter((r) => keyEquals(c, r, key));
+  const hasDuplicateKeys = () => live.some((r, i) => live.some((o, j) => j < i && keyEquals(c, o, rowKey(c, r))));
+  let hits = 0;
+  let misses = 0;
+  let rangeRows = 0;
+
+  const checkLookups = (key: unknown[]) => {
+    const want = matches(key);
+    if (mode === 'checked') expect(want.length).toBeLessThanOrEqual(1);
+    expect(rowIds(ix.point(clone(key) as unknown[])), `point ${String(key)}`).toEqual(rowIds(want));
+    expect(ix.findOther(clone(key) as unknown[])).toBe(want[0]);
+    if (want[0]) {
+      expect(ix.findOther(clone(key) as unknown[], want[0])).toBe(want[1]);
+      hits++;
+    } else misses++;
+  };
+
+  const checkRange = () => {
+    const p = Math.floor(rand() * c.keyTys.length);
+    const prefix = probeKey(c, rand, live).slice(0, p);
+    const start = randomBound(c, rand, live, p);
+    const end = randomBound(c, rand, live, p);
+    const want = ordered().filter(
+      (r) => prefixEquals(c, r, prefix) && withinBound(c, r, p, start, 'start') && withinBound(c, r, p, end, 'end'),
+    );
+    const got = ix.range(clone(prefix) as unknown[], start, end);
+    expect(rowIds(got), `range ${String(prefix)} ${JSON.stringify([start.kind, end.kind])}`).toEqual(rowIds(want));
+    rangeRows += got.length;
+  };
+
+  /** After an update: lookups by the new key find `next`, never the row it replaced. */
+  const checkReplaced = (prev: StoredRow, next: StoredRow) => {
+    const key = clone(rowKey(c, next)) as unknown[];
+    const found = ix.point(key);
+    expect(found).toContain(next);
+    expect(found).not.toContain(prev);
+    if (mode === 'checked') {
+      expect(found).toEqual([next]);
+      expect(ix.findOther(key)).toBe(next);
+      expect(ix.findOther(key, next)).toBeUndefined();
+    }
+    expect(ix.range(key.slice(0, -1), { kind: 'included', value: key.at(-1) }, { kind: 'included', value: key.at(-1) })).toContain(next);
+  };
+
+  /** The unique check the datastore makes before writing `key` (over `prev`, for an update). */
+  const passesUniqueCheck = (key: unknown[], prev?: StoredRow) => {
+    const other = ordered().find((r) => r !== prev && keyEquals(c, r, key));
+    expect(ix.findOther(clone(key) as unknown[], prev)).toBe(other);
+    return other === undefined;
+  };
+
+  for (let step = 0; step < steps; step++) {
+    const op = rand();
+    if (op < 0.28) {
+      const key = c.gen(rand);
+      const skipCheck = mode === 'non-unique' || (mode === 'unchecked' && rand() < 0.15);
+      if (skipCheck || passesUniqueCheck(key)) {
+        if (unique && matches(key).length > 0) mapExpected = false;
+        const row = rowWithKey(c, key);
+        ix.insert(row);
+        live.push(row);
       }
-      for (const r of live) checkLookups(rowKey(c, r));
-      expect(hits).toBeGreaterThan(50);
-      expect(misses).toBeGreaterThan(10);
+    } else if (op < 0.4 && live.length) {
+      const row = pick(rand, live);
+      ix.remove(row);
+      live = live.filter((r) => r !== row);
+    } else if (op < 0.6 && live.length) {
+      // An update keeping the key: a unique index rewrites the slot (directly, or through
+      // `replace` as TableStore does); a non-unique one moves the row by its new id.
+      const prev = pick(rand, live);
+      const next = rowWithKey(c, rowKey(c, prev));
+      expect(ix.sameKey(prev, next)).toBe(true);
+      if (unique && op < 0.5) ix.replaceInPlace(prev, next);
+      else ix.replace(prev, next);
+      live = live.map((r) => (r === prev ? next : r));
+      checkReplaced(prev, next);
+    } else if (op < 0.7 && live.length) {
+      // An update to a random key (sometimes the same one), after the unique check.
+      const prev = pick(rand, live);
+      const key = c.gen(rand);
+      if (!unique || passesUniqueCheck(key, prev)) {
+        const next = rowWithKey(c, key);
+        ix.replace(prev, next);
+        live = live.map((r) => (r === prev ? next : r));
+        checkReplaced(prev, next);
+      }
+    } else if (op < 0.72) {
+      const shuffled = [...live].sort(() => rand() - 0.5);
+      ix.rebuildFrom(shuffled);
+      mapExpected = unique && !hasDuplicateKeys();
+    } else if (op < 0.725) {
+      ix.clear();
+      live = [];
+      mapExpected = unique;
+    } else if (op < 0.86) {
+      checkLookups(probeKey(c, rand, live));
+    } else {
+      checkRange();
+    }
+    expect(rowIds(ix.entries)).toEqual(rowIds(ordered()));
+    expect(ix.keyMapActive).toBe(mapExpected);
+  }
+  for (const r of live) checkLookups(rowKey(c, r));
+  expect(hits).toBeGreaterThan(50);
+  expect(misses).toBeGreaterThan(3);
+  expect(rangeRows).toBeGreaterThan(50);
+}
+
+describe('IndexStore against a compareValues scan', () => {
+  for (const c of CASES) {
+    it(`${c.name}: random inserts, removes, in-place and moving updates, rebuilds and clears with unique checks`, () => {
+      differential(c, 'checked', 2500);
+    });
+  }
+  for (const c of CASES) {
+    it(`${c.name}: the same with some duplicate keys written into the unique index, and as a non-unique index`, () => {
+      differential(c, 'unchecked', 800);
+      differential(c, 'non-unique', 800);
     });
   }
 });
@@ -405,6 +486,13 @@ describe('unique IndexStore paths that keep the binary search behaviour', () => 
     ix.rebuildFrom([rows[1]!, rows[0]!, rows[2]!]);
     expect(ix.keyMapActive).toBe(false); // still a duplicate
     expect(ix.entries).toEqual([rows[0], rows[2], rows[1]]);
+    // An update keeping a duplicated key still leaves the two rows ordered by id.
+    const newer = rowWithKey(u64, [1n]);
+    ix.replace(rows[0]!, newer);
+    expect(ix.entries).toEqual([rows[2], newer, rows[1]]);
+    ix.replaceInPlace(newer, rows[0]!);
+    expect(ix.entries).toEqual([rows[0], rows[2], rows[1]]);
+    ix.remove(rows[2]!);
     ix.rebuildFrom([rows[1]!, rows[0]!]);
     expect(ix.keyMapActive).toBe(true);
     expect(ix.point([1n])).toEqual([rows[0]]);
@@ -427,7 +515,28 @@ describe('unique IndexStore paths that keep the binary search behaviour', () => 
     const stranger = rowWithKey(u64, [1n]);
     expect(() => ix.remove(stranger)).toThrow(/missing a row/);
     expect(() => ix.replaceInPlace(stranger, rowWithKey(u64, [1n]))).toThrow(/missing a row/);
+    expect(() => ix.replace(stranger, rowWithKey(u64, [1n]))).toThrow(/missing a row/);
+    expect(() => ix.replace(stranger, rowWithKey(u64, [3n]))).toThrow(/missing a row/);
     expect(ix.point([1n])).toEqual([rows[0]]);
     expect(ix.keyMapActive).toBe(true);
+  });
+
+  it('refuses an in-place replace by a row with another key, leaving the index as it was', () => {
+    const { ix, rows } = filled(u64, [[1n], [2n]]);
+    expect(() => ix.replaceInPlace(rows[0]!, rowWithKey(u64, [3n]))).toThrow(/needs rows with the same key/);
+    expect(() => ix.replaceInPlace(rows[0]!, rowWithKey(u64, [2n]))).toThrow(/needs rows with the same key/);
+    expect(ix.entries).toEqual(rows);
+    expect(ix.point([1n])).toEqual([rows[0]]);
+    expect(ix.keyMapActive).toBe(true);
+  });
+
+  it('takes a row of an unexpected shape that compareValues finds equal, then stops using the map', () => {
+    const bytes: Case = { name: 'bytes', keyTys: [BYTES], columns: [0], gen: () => [] };
+    const { ix, rows } = filled(bytes, [[Uint8Array.of(1)], [Uint8Array.of(2)]]);
+    const plain = rowWithKey(bytes, [[2]]); // a plain array where bytes belong: no canonical key
+    ix.replace(rows[1]!, plain);
+    expect(ix.keyMapActive).toBe(false);
+    expect(ix.entries).toEqual([rows[0], plain]);
+    expect(ix.point([Uint8Array.of(2)])).toEqual([plain]);
   });
 });

@@ -27,6 +27,32 @@ interface QuerySet {
 interface SubscriberState {
   sub: Subscriber;
   sets: Map<number, QuerySet>;
+  /**
+   * Same value for subscribers whose updates are always identical (same query sets, none depending
+   * on who asks); undefined when an update must be computed for this subscriber alone.
+   */
+  sharedKey: string | undefined;
+}
+
+/** Key of a query's result for one commit: its text, plus the subscriber when the result depends on them. */
+function queryKey(q: CompiledQuery, identity: bigint): string {
+  const base = `${q.text}\u0000${q.returns.def.name}`;
+  return dependsOnSubscriber(q) ? `${base}\u0000${identity}` : base;
+}
+
+function dependsOnSubscriber(q: CompiledQuery): boolean {
+  return q.usesSender || q.reads.some((r) => r.kind === 'view');
+}
+
+function sharedKeyOf(sets: Map<number, QuerySet>): string | undefined {
+  const parts: string[] = [];
+  for (const set of sets.values()) {
+    for (const q of set.queries) {
+      if (dependsOnSubscriber(q)) return undefined;
+      parts.push(`${set.id}\u0001${q.text}\u0000${q.returns.def.name}`);
+    }
+  }
+  return parts.join('\u0002');
 }
 
 /** Documented limits: query sets per connection and queries per set. */
@@ -53,7 +79,7 @@ export class SubscriptionManager {
   }
 
   addSubscriber(sub: Subscriber): void {
-    this.subscribers.set(sub.connectionId, { sub, sets: new Map() });
+    this.subscribers.set(sub.connectionId, { sub, sets: new Map(), sharedKey: '' });
   }
 
   removeSubscriber(connectionId: bigint): void {
@@ -99,6 +125,7 @@ export class SubscriptionManager {
       return { ok: false, error: `query set failed: ${(e as Error).message}` };
     }
     st.sets.set(querySetId, set);
+    st.sharedKey = sharedKeyOf(st.sets);
     return { ok: true, rows };
   }
 
@@ -108,6 +135,7 @@ export class SubscriptionManager {
     if (!st || !set) return { ok: false, error: `no query set ${querySetId} on this connection` };
     const rows = this.currentRows(st.sub.identity, set);
     st.sets.delete(querySetId);
+    st.sharedKey = sharedKeyOf(st.sets);
     for (const v of set.views) this.host.releaseView(v);
     return { ok: true, rows };
   }
@@ -139,8 +167,15 @@ export class SubscriptionManager {
     const evaluated = new Map<string, TableUpdateRowsV | undefined>();
     /** Signature of a subscriber's whole update → the update, shared by every subscriber with it. */
     const shared = new Map<string, QuerySetUpdateV[]>();
+    /** Shared key → the update of every subscriber with that key (undefined: nothing for them). */
+    const byGroup = new Map<string, QuerySetUpdateV[] | undefined>();
     for (const st of this.subscribers.values()) {
       if (st.sets.size === 0) continue;
+      if (st.sharedKey !== undefined && byGroup.has(st.sharedKey)) {
+        const same = byGroup.get(st.sharedKey);
+        if (same) out.set(st.sub.connectionId, same);
+        continue;
+      }
       let changes = base;
       const viewDeltas = commit.views.filter((v) => v.instance.sender === null || v.instance.sender === st.sub.identity);
       if (viewDeltas.length) {
@@ -155,8 +190,7 @@ export class SubscriptionManager {
         const byTable = new Map<string, TableUpdateRowsV[]>();
         for (const q of set.queries) {
           if (!q.reads.some((r) => changes.has(r.def.name))) continue;
-          const perSubscriber = q.usesSender || q.reads.some((r) => r.kind === 'view');
-          const key = perSubscriber ? `${q.text}\u0000${q.returns.def.name}\u0000${st.sub.identity}` : `${q.text}\u0000${q.returns.def.name}`;
+          const key = queryKey(q, st.sub.identity);
           let entry: TableUpdateRowsV | undefined;
           if (evaluated.has(key)) entry = evaluated.get(key);
           else {
@@ -182,6 +216,7 @@ export class SubscriptionManager {
           sets.push({ querySetId: { id: set.id }, tables });
         }
       }
+      if (st.sharedKey !== undefined) byGroup.set(st.sharedKey, sets.length ? sets : undefined);
       if (!sets.length) continue;
       const sig = signature.join('\u0002');
       const same = shared.get(sig);

@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { CommitLog } from '../../src/durability/commitlog';
 import { hashDataDir, type RunningHost } from '../../src/host';
 import { decodeServerMessages, encodeClientMessage, type ServerMessage } from '../../src/server/wire';
+import { prng } from '../random';
 import { fixture, until, withHost } from './helpers';
 
 const BUDGET_MS = 300;
@@ -165,4 +166,69 @@ describe('reducer batches', () => {
     for (const r of [s, c]) r.ws.close();
     await expectConsistent([10, 11, 12]);
   });
+
+  it('randomized: runaways and slow commits at random points; every honest call commits exactly once', async () => {
+    const seed = Number(process.env.BATCH_SEED ?? 42);
+    const random = prng(seed);
+    let slowNext = false;
+    host.module.onCommit(() => {
+      if (!slowNext) return;
+      slowNext = false;
+      const until = performance.now() + BUDGET_MS * 1.2;
+      while (performance.now() < until); // trips the budget when inside a batch, only delays outside one
+    });
+    const s = await subscriber();
+    const clients = [await raw(), await raw(), await raw()];
+    const sent = new Map<Raw, ('add' | 'spin')[]>(clients.map((c) => [c, []]));
+    const added: number[] = [];
+    let nextId = 1;
+    let spins = 0;
+    for (let round = 0; round < 6; round++) {
+      const frames: [Raw, Buffer][] = [];
+      for (const c of clients) {
+        const calls: Uint8Array[] = [];
+        const n = 1 + Math.floor(random() * 6);
+        for (let k = 0; k < n; k++) {
+          const requestId = sent.get(c)!.length + 1;
+          if (spins < 3 && random() < 0.08) {
+            spins++;
+            sent.get(c)!.push('spin');
+            calls.push(spin(requestId, 100_000 + 100 * spins));
+          } else {
+            sent.get(c)!.push('add');
+            added.push(nextId);
+            calls.push(add(requestId, nextId++, `r${round}`));
+          }
+        }
+        frames.push([c, Buffer.concat(calls)]);
+      }
+      if (random() < 0.4) slowNext = true;
+      for (const [c, frame] of frames) c.ws.send(frame);
+      await until(() => clients.every((c) => replies(c).length === sent.get(c)!.length), `replies of round ${round} (seed ${seed})`, 15_000);
+    }
+    expect(spins, `seed ${seed} must send at least one runaway`).toBeGreaterThan(0);
+    for (const c of clients) {
+      const tags = replies(c).map((r) => r.value.result.tag);
+      expect(tags, `seed ${seed}`).toEqual(sent.get(c)!.map((kind) => (kind === 'add' ? 'Ok' : 'InternalError')));
+      expect(replies(c).map((r) => r.value.requestId)).toEqual(sent.get(c)!.map((_, i) => i + 1));
+    }
+    // The subscriber saw every committed add exactly once, and no row of a runaway.
+    await until(() => updates(s).length >= added.length, 'every update');
+    await new Promise((r) => setTimeout(r, 100));
+    const seen = updates(s).flatMap((u) => insertedIds(insertedRows(u)));
+    expect(seen.sort((a, b) => a - b)).toEqual(added);
+    for (const r of [s, ...clients]) r.ws.close();
+    await expectConsistent(added);
+  });
 });
+
+/** The ids (first u32 of each row) of the rows in some row lists. */
+function insertedIds(lists: ReturnType<typeof insertedRows>): number[] {
+  const ids: number[] = [];
+  for (const l of lists) {
+    const view = Buffer.from(l.rowsData.buffer, l.rowsData.byteOffset, l.rowsData.byteLength);
+    const offsets = l.sizeHint.tag === 'RowOffsets' ? l.sizeHint.value.map(Number) : [];
+    for (const at of offsets) ids.push(view.readUInt32LE(at));
+  }
+  return ids;
+}

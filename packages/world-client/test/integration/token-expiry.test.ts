@@ -88,7 +88,8 @@ it('while the control service is unreachable the link stays up, and the swap hap
   try {
     const session = carol.tokens.current()!.sessionId;
     await until(() => carol.client.stores.connection.getState().tokenSwaps > swapsBefore, 'swapped to a new token', 10_000);
-    expect(carol.tokens.current()!.expiresAtMs).toBeGreaterThan(Date.now());
+    // A token minted after control came back (its 3 s life may be over by now on a loaded machine).
+    expect(carol.tokens.current()!.expiresAtMs).toBeGreaterThan(expiry);
     expect(carol.tokens.current()!.sessionId).toBe(session);
     expect(await pending).toMatchObject({ ok: true });
     expect(await carol.client.publishMessage({ channelId: opened.channelId!, payload: 'control is back' })).toMatchObject({ ok: true });

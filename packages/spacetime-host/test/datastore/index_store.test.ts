@@ -26,14 +26,15 @@ const STRING: Ty = prim('String');
 const BYTES: Ty = { kind: 'Array', elem: U8 };
 const UNIT: Ty = { kind: 'Product', elements: [] };
 const IDENTITY: Ty = { kind: 'Product', elements: [{ name: '__identity__', ty: prim('U256') }], special: 'identity' };
-const OPTION_U32: Ty = {
+const option = (ty: Ty): Ty => ({
   kind: 'Sum',
   variants: [
-    { name: 'some', ty: U32 },
+    { name: 'some', ty },
     { name: 'none', ty: UNIT },
   ],
   option: true,
-};
+});
+const OPTION_U32 = option(U32);
 const ENUM: Ty = {
   kind: 'Sum',
   variants: [
@@ -50,14 +51,7 @@ const EITHER: Ty = {
   ],
 };
 const ARRAY_I32: Ty = { kind: 'Array', elem: I32 };
-const OPTION_STRING: Ty = {
-  kind: 'Sum',
-  variants: [
-    { name: 'some', ty: STRING },
-    { name: 'none', ty: UNIT },
-  ],
-  option: true,
-};
+const OPTION_STRING = option(STRING);
 
 /** A NaN with a payload other than the default one (JS may or may not keep the bits). */
 const OTHER_NAN = (() => {

@@ -3,11 +3,11 @@
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppCore, deriveViews } from '../src/core/app-core';
+import { AppCore } from '../src/core/app-core';
 import { PEER_NAME, textProcessJob } from '../src/core/embedded/peer';
 import { startEmbeddedWorld, type EmbeddedWorld } from '../src/core/embedded/world';
 import { LocalKeySecretBox } from '../src/core/secrets';
-import { applyPreferences, type WorldSnapshot } from '../src/core/world/session';
+import { applyPreferences } from '../src/core/world/session';
 import { tempDir, until } from './helpers';
 
 const SEED_A = 'leader monkey parrot ring guide accident before fence cannon height naive bean';
@@ -122,50 +122,5 @@ describe('pure pieces', () => {
     expect(applyPreferences(policy, { fallbackEnabled: true, relays: ['ws://127.0.0.1:7777'] }).nostr.relays).toEqual(['ws://127.0.0.1:7777']);
     const denied = { ...policy, nostr: { ...policy.nostr, fallbackAllowed: false } };
     expect(applyPreferences(denied, { fallbackEnabled: true, relays: [] }).nostr.fallbackAllowed).toBe(false);
-  });
-
-  it('views put outbox messages last, count only others’ unread messages, and resolve names', () => {
-    const me = 'a'.repeat(64);
-    const them = 'b'.repeat(64);
-    const snapshot: WorldSnapshot = {
-      selfId: me,
-      nodes: [
-        { nodeId: me, pubkeyHex: '17162c921dc4d2518f9a101db33695df1afb56ab82f5ff3e5da6eec3ca5cd917', displayName: 'Me', status: 'online', lastHeartbeatMs: 1 },
-        { nodeId: them, pubkeyHex: '17162c921dc4d2518f9a101db33695df1afb56ab82f5ff3e5da6eec3ca5cd917', displayName: 'Them', status: 'offline', lastHeartbeatMs: 1 },
-      ],
-      channels: [{ id: '7', workspaceId: '0', name: 'c', topic: '', kind: 'direct', isPrivate: true, status: 'open', lastSeq: 3, createdBy: me, idempotencyKey: 'k' }],
-      participants: new Map([['7', [me, them]]]),
-      messages: [
-        { channelId: '7', seq: 1, sender: them, kind: 'text', payload: 'a', sentAtMs: 1, idempotencyKey: 'm1' },
-        { channelId: '7', seq: 2, sender: me, kind: 'text', payload: 'b', sentAtMs: 2, idempotencyKey: 'm2' },
-        { channelId: '7', seq: 3, sender: them, kind: 'text', payload: 'c', sentAtMs: 3, idempotencyKey: 'm3' },
-      ],
-      readSeq: new Map([['7', 1]]),
-      ads: [],
-      myRequests: [],
-      inbox: [],
-      assignments: [],
-      workspaces: [{ id: '3', slug: 'team', name: 'Team', owner: them }, { id: '4', slug: 'other', name: 'Other', owner: them }],
-      members: [
-        { workspaceId: '3', member: them, role: 'owner' },
-        { workspaceId: '3', member: me, role: 'editor' },
-        { workspaceId: '4', member: them, role: 'owner' },
-      ],
-      outbox: [{ key: 'o1', channelId: '7', payload: 'queued', createdAt: 4 }],
-    };
-    const views = deriveViews(snapshot);
-    expect(views.channels[0]!.unread).toBe(1);
-    expect(views.messages['7']!.map((m) => [m.payload, m.pending, m.senderName])).toEqual([
-      ['a', false, 'Them'],
-      ['b', false, 'Me'],
-      ['c', false, 'Them'],
-      ['queued', true, 'Me'],
-    ]);
-    // Only workspaces this node belongs to, with its role.
-    expect(views.workspaces).toEqual([{ id: '3', slug: 'team', name: 'Team', role: 'editor', members: [them, me] }]);
-    expect(views.presence.map((p) => [p.displayName, p.isSelf])).toEqual([
-      ['Me', true],
-      ['Them', false],
-    ]);
   });
 });

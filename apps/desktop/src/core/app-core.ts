@@ -3,8 +3,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hexToNpub } from '@autopilot/nip06';
-import { readInlineResult } from '@autopilot/world-client';
 import { pino, type Logger } from 'pino';
 import {
   parseCall,
@@ -12,10 +10,6 @@ import {
   type CallName,
   type CallParsedParams,
   type CallResult,
-  type Channel,
-  type ComputeRequest,
-  type Message,
-  type Peer,
   type Result,
   type Settings,
   type StatePush,
@@ -25,7 +19,8 @@ import { AccountManager } from './accounts';
 import { readFileIfExists, writeFileAtomic } from './files';
 import type { SecretBox } from './secrets';
 import { SettingsStore } from './settings';
-import { WorldSession, type NostrPreferences, type WorldSnapshot } from './world/session';
+import { deriveViews } from './views';
+import { WorldSession, type ActionFailure, type NostrPreferences } from './world/session';
 
 export const APP_VERSION = '0.1.0';
 
@@ -166,84 +161,73 @@ export class AppCore {
       return { ok: true, value: after };
     },
     'channels.open': async (p) => {
-      const session = this.#requireSession();
-      if (!session.ok) return session;
       const key = `c:${randomUUID()}`;
-      const done = await session.value.openChannel({ name: p.name, peers: p.peers, isPrivate: p.isPrivate, workspaceId: p.workspaceId, key });
-      return done.ok ? { ok: true, value: { requestKey: key } } : this.#fail(done);
+      return this.#act((s) => s.openChannel({ name: p.name, peers: p.peers, isPrivate: p.isPrivate, workspaceId: p.workspaceId, key }), () => ({ requestKey: key }));
     },
-    'messages.send': async (p) => {
-      const session = this.#requireSession();
-      if (!session.ok) return session;
-      const channel = this.#state.channels.find((c) => c.id === p.channelId);
-      if (!channel && this.#session?.info().status === 'connected') return { ok: false, code: 'not_found', message: `no channel ${p.channelId} of yours` };
-      const sent = await session.value.sendMessage(p.channelId, p.text);
-      return sent.ok ? { ok: true, value: { idempotencyKey: sent.key } } : this.#fail(sent);
-    },
-    'messages.markRead': async (p) => {
-      const session = this.#requireSession();
-      if (!session.ok) return session;
-      const channel = this.#state.channels.find((c) => c.id === p.channelId);
-      if (!channel) return { ok: false, code: 'not_found', message: `no channel ${p.channelId} of yours` };
-      const seq = Math.min(p.seq, channel.lastSeq);
-      if (seq <= channel.readSeq) return { ok: true, value: {} };
-      const done = await session.value.markRead(p.channelId, seq);
-      return done.ok ? { ok: true, value: {} } : this.#fail(done);
-    },
-    'ads.save': async (p) => {
-      const session = this.#requireSession();
-      if (!session.ok) return session;
-      const done = await session.value.advertise({
-        tools: p.tools.filter((t) => t.trim() !== ''),
-        models: p.models.filter((m) => m.trim() !== ''),
-        computeClasses: p.computeClasses,
-        maxConcurrency: p.maxConcurrency,
-        priceHints: { msats_per_job: p.priceMsatsPerJob },
-        region: p.region,
-      });
-      return done.ok ? { ok: true, value: {} } : this.#fail(done);
-    },
-    'ads.withdraw': async () => {
-      const session = this.#requireSession();
-      if (!session.ok) return session;
-      const done = await session.value.withdraw();
-      return done.ok ? { ok: true, value: {} } : this.#fail(done);
-    },
+    'messages.send': async (p) =>
+      this.#act(
+        async (s) => {
+          const known = this.#state.channels.some((c) => c.id === p.channelId);
+          // Offline the channel list may be stale, so the outbox takes the message and the world decides.
+          if (!known && s.info().status === 'connected') return { ok: false, code: 'not_found', message: `no channel ${p.channelId} of yours` };
+          return s.sendMessage(p.channelId, p.text);
+        },
+        (sent) => ({ idempotencyKey: sent.key }),
+      ),
+    'messages.markRead': async (p) =>
+      this.#act(async (s) => {
+        const channel = this.#state.channels.find((c) => c.id === p.channelId);
+        if (!channel) return { ok: false, code: 'not_found', message: `no channel ${p.channelId} of yours` };
+        const seq = Math.min(p.seq, channel.lastSeq);
+        return seq <= channel.readSeq ? { ok: true } : s.markRead(p.channelId, seq);
+      }),
+    'ads.save': async (p) =>
+      this.#act((s) =>
+        s.advertise({
+          tools: p.tools.filter((t) => t.trim() !== ''),
+          models: p.models.filter((m) => m.trim() !== ''),
+          computeClasses: p.computeClasses,
+          maxConcurrency: p.maxConcurrency,
+          priceHints: { msats_per_job: p.priceMsatsPerJob },
+          region: p.region,
+        }),
+      ),
+    'ads.withdraw': async () => this.#act((s) => s.withdraw()),
     'compute.request': async (p) => {
-      const session = this.#requireSession();
-      if (!session.ok) return session;
       const key = `r:${randomUUID()}`;
-      const done = await session.value.requestCompute({
-        key,
-        provider: p.provider,
-        policyClass: p.policyClass,
-        job: { kind: p.jobKind, input: { text: p.job } },
-        maxPriceMsats: String(p.maxPriceMsats),
-      });
-      return done.ok ? { ok: true, value: { requestKey: key } } : this.#fail(done);
+      const job = { kind: p.jobKind, input: { text: p.job } };
+      return this.#act(
+        (s) => s.requestCompute({ key, provider: p.provider, policyClass: p.policyClass, job, maxPriceMsats: String(p.maxPriceMsats) }),
+        () => ({ requestKey: key }),
+      );
     },
-    'workspaces.create': async (p) => this.#simple((s) => s.createWorkspace(p.slug, p.name)),
-    'workspaces.invite': async (p) => this.#simple((s) => s.inviteMember(p.workspaceId, p.member, p.role)),
-    'compute.accept': async (p) => this.#simple((s) => s.acceptCompute(p.requestId)),
-    'compute.reject': async (p) => this.#simple((s) => s.rejectCompute(p.requestId, p.reason)),
-    'compute.complete': async (p) => this.#simple((s) => s.completeCompute(p.requestId, p.success, p.result, p.reason)),
-    'compute.cancel': async (p) => this.#simple((s) => s.cancelCompute(p.requestId)),
+    'workspaces.create': async (p) => this.#act((s) => s.createWorkspace(p.slug, p.name)),
+    'workspaces.invite': async (p) => this.#act((s) => s.inviteMember(p.workspaceId, p.member, p.role)),
+    'compute.accept': async (p) => this.#act((s) => s.acceptCompute(p.requestId)),
+    'compute.reject': async (p) => this.#act((s) => s.rejectCompute(p.requestId, p.reason)),
+    'compute.complete': async (p) => this.#act((s) => s.completeCompute(p.requestId, p.success, p.result, p.reason)),
+    'compute.cancel': async (p) => this.#act((s) => s.cancelCompute(p.requestId)),
   };
 
-  async #simple(run: (session: WorldSession) => Promise<{ ok: true } | { ok: false; code: 'not_connected' | 'rejected' | 'not_found'; message: string }>): Promise<Result<Record<string, never>>> {
-    const session = this.#requireSession();
-    if (!session.ok) return session;
-    const done = await run(session.value);
-    return done.ok ? { ok: true, value: {} } : this.#fail(done);
+  /**
+   * The one path of every world action: refuse when signed out, run it on the session, and carry a
+   * failure's code and message over unchanged. `answer` shapes the success value (default `{}`).
+   */
+  async #act<R extends { ok: true }, T = Record<string, never>>(
+    run: (session: WorldSession) => Promise<R | ActionFailure>,
+    answer: (done: R) => T = () => ({}) as T,
+  ): Promise<Result<T>> {
+    const session = this.#session;
+    if (!session) return { ok: false, code: 'not_signed_in', message: 'sign in (create or import an identity) first' };
+    const done = await run(session);
+    return done.ok ? { ok: true, value: answer(done) } : { ok: false, code: done.code, message: done.message };
   }
 
-  #fail(failure: { code: 'not_connected' | 'rejected' | 'not_found'; message: string }): Result<never> {
-    return { ok: false, code: failure.code, message: failure.message };
-  }
-
-  #requireSession(): Result<WorldSession> {
-    if (!this.#session) return { ok: false, code: 'not_signed_in', message: 'sign in (create or import an identity) first' };
-    return { ok: true, value: this.#session };
+  /** Where the world is: the embedded world's endpoints while settings say so, else the settings' own. */
+  #endpoints(): EmbeddedEndpoints {
+    const settings = this.#settings.get();
+    const { worldUrl, databaseName, controlUrl } = settings.useEmbedded && this.options.embedded ? this.options.embedded : settings;
+    return { worldUrl, databaseName, controlUrl };
   }
 
   // ---- session ----
@@ -262,8 +246,7 @@ export class AppCore {
         this.#publishWorld();
         return;
       }
-      const settings = this.#settings.get();
-      const endpoints = settings.useEmbedded && this.options.embedded ? this.options.embedded : settings;
+      const endpoints = this.#endpoints();
       const session = new WorldSession({
         worldUrl: endpoints.worldUrl,
         databaseName: endpoints.databaseName,
@@ -342,8 +325,7 @@ export class AppCore {
   /** Recomputes the world-fed slices from the session and pushes those that changed. */
   #publishWorld(): void {
     const session = this.#session;
-    const settings = this.#settings.get();
-    const endpoints = settings.useEmbedded && this.options.embedded ? this.options.embedded : settings;
+    const endpoints = this.#endpoints();
     const info = session?.info();
     this.#set('connection', {
       status: info ? info.status : 'signed_out',
@@ -381,195 +363,6 @@ export class AppCore {
       }
     }
   }
-}
-
-/** Maps the world snapshot onto the contract's slices (names resolved, unread counted). */
-export function deriveViews(snapshot: WorldSnapshot): Pick<AppState, 'presence' | 'channels' | 'messages' | 'ads' | 'compute' | 'workspaces'> {
-  const selfId = snapshot.selfId;
-  const names = new Map(snapshot.nodes.map((n) => [n.nodeId, n.displayName || shortNpub(n.pubkeyHex)]));
-  const nameOf = (id: string | null) => (id === null ? '' : (names.get(id) ?? `${id.slice(0, 8)}…`));
-
-  const presence: Peer[] = snapshot.nodes
-    .map((n) => ({
-      nodeId: n.nodeId,
-      pubkeyHex: n.pubkeyHex,
-      npub: safeNpub(n.pubkeyHex),
-      displayName: n.displayName,
-      status: n.status,
-      lastSeenMs: n.lastHeartbeatMs,
-      isSelf: n.nodeId === selfId,
-    }))
-    .sort((a, b) => Number(b.isSelf) - Number(a.isSelf) || statusRank(a.status) - statusRank(b.status) || a.displayName.localeCompare(b.displayName));
-
-  const messages: Record<string, Message[]> = {};
-  for (const m of snapshot.messages) {
-    (messages[m.channelId] ??= []).push({
-      channelId: m.channelId,
-      seq: m.seq,
-      sender: m.sender,
-      senderName: nameOf(m.sender),
-      payload: m.payload,
-      sentAtMs: m.sentAtMs,
-      idempotencyKey: m.idempotencyKey,
-      pending: false,
-    });
-  }
-  for (const e of snapshot.outbox) {
-    (messages[e.channelId] ??= []).push({
-      channelId: e.channelId,
-      seq: 0,
-      sender: selfId,
-      senderName: nameOf(selfId),
-      payload: e.payload,
-      sentAtMs: e.createdAt,
-      idempotencyKey: e.key,
-      pending: true,
-    });
-  }
-
-  const channels: Channel[] = snapshot.channels
-    .map((c) => {
-      const readSeq = snapshot.readSeq.get(c.id) ?? 0;
-      const unread = (messages[c.id] ?? []).filter((m) => !m.pending && m.seq > readSeq && m.sender !== selfId).length;
-      return {
-        id: c.id,
-        name: c.name,
-        topic: c.topic,
-        kind: c.kind,
-        isPrivate: c.isPrivate,
-        workspaceId: c.workspaceId,
-        status: c.status,
-        participants: snapshot.participants.get(c.id) ?? [],
-        lastSeq: c.lastSeq,
-        readSeq,
-        unread,
-      };
-    })
-    .sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
-
-  const ads = snapshot.ads
-    .filter((a) => a.active || a.provider === selfId)
-    .map((a) => ({
-      adId: a.adId,
-      provider: a.provider,
-      providerName: nameOf(a.provider),
-      tools: a.tools,
-      models: a.models,
-      computeClasses: a.computeClasses,
-      maxConcurrency: a.maxConcurrency,
-      priceHints: a.priceHints,
-      region: a.region,
-      active: a.active,
-      isOwn: a.provider === selfId,
-    }))
-    .sort((a, b) => Number(b.isOwn) - Number(a.isOwn) || a.providerName.localeCompare(b.providerName));
-
-  const assignmentById = new Map(snapshot.assignments.map((a) => [a.assignmentId, a]));
-  const latestAssignment = (requestId: string) => {
-    let found: (typeof snapshot.assignments)[number] | undefined;
-    for (const a of snapshot.assignments) if (a.requestId === requestId && (!found || BigInt(a.assignmentId) > BigInt(found.assignmentId))) found = a;
-    return found;
-  };
-  const compute: ComputeRequest[] = [];
-  const seen = new Set<string>();
-  for (const [role, list] of [
-    ['requester', snapshot.myRequests],
-    ['provider', snapshot.inbox],
-  ] as const) {
-    for (const r of list) {
-      if (seen.has(r.requestId)) continue;
-      seen.add(r.requestId);
-      const assignment = assignmentById.get(r.assignmentId) ?? latestAssignment(r.requestId);
-      const provider = r.targetProvider ?? assignment?.provider ?? null;
-      compute.push({
-        requestId: r.requestId,
-        requester: r.requester,
-        requesterName: nameOf(r.requester),
-        targetProvider: r.targetProvider,
-        providerName: nameOf(provider),
-        policyClass: r.policyClass,
-        job: jobPrompt(r.jobEnvelope),
-        status: r.status,
-        role,
-        assignmentStatus: assignment?.status ?? null,
-        reason: assignment?.reason ?? '',
-        result: assignment ? resultText(assignment.resultRef, assignment.resultHash) : null,
-        resultHash: assignment?.resultHash ?? '',
-        createdAtMs: r.createdAtMs,
-        updatedAtMs: r.updatedAtMs,
-      });
-    }
-  }
-  // Requests this node served that have left its inbox (completed): keep showing them.
-  for (const a of snapshot.assignments) {
-    if (a.provider !== selfId || seen.has(a.requestId)) continue;
-    if (a.status !== 'completed' && a.status !== 'failed') continue;
-    seen.add(a.requestId);
-    compute.push({
-      requestId: a.requestId,
-      requester: selfId ?? '0'.repeat(64),
-      requesterName: '',
-      targetProvider: selfId,
-      providerName: nameOf(selfId),
-      policyClass: '',
-      job: '',
-      status: a.status,
-      role: 'provider',
-      assignmentStatus: a.status,
-      reason: a.reason,
-      result: resultText(a.resultRef, a.resultHash),
-      resultHash: a.resultHash,
-      createdAtMs: 0,
-      updatedAtMs: 0,
-    });
-  }
-  compute.sort((a, b) => Number(BigInt(b.requestId) - BigInt(a.requestId)));
-
-  const workspaces = snapshot.workspaces
-    .flatMap((w) => {
-      const members = snapshot.members.filter((m) => m.workspaceId === w.id);
-      const mine = members.find((m) => m.member === selfId);
-      return mine ? [{ id: w.id, slug: w.slug, name: w.name, role: mine.role, members: members.map((m) => m.member) }] : [];
-    })
-    .sort((a, b) => a.name.localeCompare(b.name));
-  return { presence, channels, messages, ads, compute, workspaces };
-}
-
-/** The job as a person reads it: the envelope's input text, else its kind and input as JSON. */
-export function jobPrompt(envelope: string): string {
-  try {
-    const parsed = JSON.parse(envelope) as { kind?: unknown; input?: { text?: unknown } };
-    if (typeof parsed.input?.text === 'string') return parsed.input.text;
-    return `${String(parsed.kind ?? 'job')}: ${JSON.stringify(parsed.input ?? {})}`;
-  } catch {
-    return envelope;
-  }
-}
-
-/** An inline result checked against its hash; its text when it has one, else its JSON. */
-export function resultText(resultRef: string, resultHash: string): string | null {
-  if (resultRef === '') return null;
-  const read = readInlineResult(resultRef, resultHash);
-  if (!read.ok) return `(unverified result: ${read.reason})`;
-  const value = read.result as { text?: unknown };
-  return typeof value?.text === 'string' ? value.text : JSON.stringify(read.result);
-}
-
-function statusRank(status: string): number {
-  return ({ online: 0, busy: 1, away: 2, offline: 3 } as Record<string, number>)[status] ?? 4;
-}
-
-function safeNpub(hex: string): string {
-  try {
-    return hexToNpub(hex);
-  } catch {
-    return '';
-  }
-}
-
-function shortNpub(hex: string): string {
-  const npub = safeNpub(hex);
-  return npub ? `${npub.slice(0, 12)}…` : hex.slice(0, 8);
 }
 
 async function loadDeviceId(profileDir: string): Promise<string> {

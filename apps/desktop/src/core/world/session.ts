@@ -149,7 +149,9 @@ export interface WorldSnapshot {
   outbox: OutboxRecord[];
 }
 
-export type ActionResult = { ok: true } | { ok: false; code: 'not_connected' | 'rejected' | 'not_found'; message: string };
+/** Why a world action did not happen; the codes are the bridge contract's. */
+export type ActionFailure = { ok: false; code: 'not_connected' | 'rejected' | 'not_found'; message: string };
+export type ActionResult = { ok: true } | ActionFailure;
 
 export class WorldSession {
   readonly options: WorldSessionOptions;
@@ -316,7 +318,7 @@ export class WorldSession {
   // ---- actions ----
 
   /** Queues a message in the outbox (works offline); resolves with its idempotency key. */
-  async sendMessage(channelId: string, payload: string): Promise<{ ok: true; key: string } | { ok: false; code: 'rejected'; message: string }> {
+  async sendMessage(channelId: string, payload: string): Promise<{ ok: true; key: string } | ActionFailure> {
     const result = await this.client.publishMessage({ channelId, payload }, { wait: 'queued' });
     return result.ok ? { ok: true, key: result.key } : { ok: false, code: 'rejected', message: result.message };
   }

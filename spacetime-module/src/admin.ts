@@ -1,10 +1,11 @@
 // World creation and administration: init records the publisher as admin; configure_world sets
 // the trusted control issuer(s) and tunables. Until configured, every client call is refused.
-import { ScheduleAt, SenderError, t } from 'spacetimedb/server';
+import { ScheduleAt, t } from 'spacetimedb/server';
 import { configOf, requireWorldAdmin, type Ctx } from './auth';
 import { CONFIG_ROW_ID, DEFAULT_TUNABLES, Limits } from './constants';
 import spacetimedb from './schema';
 import { utf8Length } from './validate';
+import { refuse } from './refuse';
 
 const ISSUER = /^https?:\/\/[^\s]+$/;
 
@@ -69,7 +70,7 @@ export const add_world_admin = spacetimedb.reducer({ admin: t.identity() }, (ctx
 export const remove_world_admin = spacetimedb.reducer({ admin: t.identity() }, (ctx, { admin }) => {
   requireWorldAdmin(ctx, 'remove_world_admin');
   if (!ctx.db.world_admin.admin.find(admin)) return;
-  if (ctx.db.world_admin.count() === 1n) throw new SenderError('remove_world_admin denied: the last admin cannot be removed');
+  if (ctx.db.world_admin.count() === 1n) throw refuse('invalid_state', 'remove_world_admin denied: the last admin cannot be removed');
   ctx.db.world_admin.admin.delete(admin);
 });
 
@@ -87,14 +88,14 @@ function rearmSweep(ctx: Ctx, ms: number): void {
 }
 
 function checkIssuers(issuers: readonly string[]): string[] {
-  if (issuers.length === 0) throw new SenderError('configure_world: trusted_issuers must name at least one control issuer');
-  if (issuers.length > Limits.trustedIssuers) throw new SenderError(`configure_world: at most ${Limits.trustedIssuers} trusted issuers`);
+  if (issuers.length === 0) throw refuse('invalid_argument', 'configure_world: trusted_issuers must name at least one control issuer');
+  if (issuers.length > Limits.trustedIssuers) throw refuse('limit_exceeded', `configure_world: at most ${Limits.trustedIssuers} trusted issuers`);
   const seen = new Set<string>();
   for (const issuer of issuers) {
     if (!ISSUER.test(issuer) || utf8Length(issuer) > Limits.issuerBytes) {
-      throw new SenderError(`configure_world: issuer ${JSON.stringify(issuer)} must be an http(s) URL of at most ${Limits.issuerBytes} bytes`);
+      throw refuse('invalid_argument', `configure_world: issuer ${JSON.stringify(issuer)} must be an http(s) URL of at most ${Limits.issuerBytes} bytes`);
     }
-    if (seen.has(issuer)) throw new SenderError(`configure_world: issuer ${JSON.stringify(issuer)} is listed twice`);
+    if (seen.has(issuer)) throw refuse('invalid_argument', `configure_world: issuer ${JSON.stringify(issuer)} is listed twice`);
     seen.add(issuer);
   }
   return [...issuers];
@@ -109,7 +110,7 @@ function checkTunables(v: {
   max_file_bytes: number;
 }): void {
   const fail = (message: string): never => {
-    throw new SenderError(`configure_world: ${message}`);
+    throw refuse('invalid_argument', `configure_world: ${message}`);
   };
   if (v.heartbeat_interval_ms < 100) fail('heartbeat_interval_ms must be at least 100');
   if (v.presence_ttl_ms <= v.heartbeat_interval_ms) fail('presence_ttl_ms must be longer than heartbeat_interval_ms');

@@ -2,10 +2,12 @@
 // reason before anything is written. Claims come from the caller's JWT (ctx.senderAuth.jwt),
 // minted by the control service whose issuer the admin trusted with configure_world.
 import type { Identity } from 'spacetimedb';
-import { SenderError, type Infer, type InferSchema, type ReducerCtx, type ViewCtx } from 'spacetimedb/server';
+import { type Infer, type InferSchema, type ReducerCtx, type ViewCtx } from 'spacetimedb/server';
 import { CONFIG_ROW_ID, Scope, type Capability } from './constants';
 import spacetimedb, { autopilot_node, workspace_member, world_config } from './schema';
 import { isHex64 } from './validate';
+import type { WorldErrorCode } from './errors';
+import { refuse } from './refuse';
 
 export type Ctx = ReducerCtx<InferSchema<typeof spacetimedb>>;
 /** Read-only table access, as views get it (reducer contexts satisfy it too). */
@@ -33,7 +35,7 @@ export interface Caller {
   config: ConfigRow;
 }
 
-export type ClaimsResult = { ok: true; claims: WorldClaims } | { ok: false; reason: string };
+export type ClaimsResult = { ok: true; claims: WorldClaims } | { ok: false; code: WorldErrorCode; reason: string };
 
 export function configOf(ctx: Ctx): ConfigRow {
   const config = ctx.db.world_config.config_id.find(CONFIG_ROW_ID);
@@ -44,38 +46,38 @@ export function configOf(ctx: Ctx): ConfigRow {
 
 /** Reads and checks the caller's token claims against the config, without throwing. */
 export function readClaims(ctx: Ctx, config: ConfigRow): ClaimsResult {
-  if (!config.configured || config.trusted_issuers.length === 0) return { ok: false, reason: NOT_CONFIGURED };
+  if (!config.configured || config.trusted_issuers.length === 0) return { ok: false, code: 'not_configured', reason: NOT_CONFIGURED };
   const jwt = ctx.senderAuth.jwt;
-  if (!jwt) return { ok: false, reason: 'no token: connect with a token from the control service' };
+  if (!jwt) return { ok: false, code: 'no_token', reason: 'no token: connect with a token from the control service' };
   const payload = jwt.fullPayload;
   const issuer = jwt.issuer;
   if (typeof issuer !== 'string' || !config.trusted_issuers.includes(issuer)) {
-    return { ok: false, reason: `token issuer ${JSON.stringify(issuer)} is not trusted by this world` };
+    return { ok: false, code: 'untrusted_issuer', reason: `token issuer ${JSON.stringify(issuer)} is not trusted by this world` };
   }
   const subject = jwt.subject;
   const nostrPubkey = payload['nostr_pubkey'];
-  if (typeof nostrPubkey !== 'string' || !isHex64(nostrPubkey)) return { ok: false, reason: 'token has no valid nostr_pubkey claim' };
-  if (subject !== nostrPubkey) return { ok: false, reason: 'token sub does not match its nostr_pubkey claim' };
+  if (typeof nostrPubkey !== 'string' || !isHex64(nostrPubkey)) return { ok: false, code: 'invalid_claims', reason: 'token has no valid nostr_pubkey claim' };
+  if (subject !== nostrPubkey) return { ok: false, code: 'invalid_claims', reason: 'token sub does not match its nostr_pubkey claim' };
   const sessionId = payload['session_id'];
   if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > 128) {
-    return { ok: false, reason: 'token has no valid session_id claim' };
+    return { ok: false, code: 'invalid_claims', reason: 'token has no valid session_id claim' };
   }
   const deviceId = payload['device_id'];
   if (typeof deviceId !== 'string' || deviceId.length === 0 || deviceId.length > 128) {
-    return { ok: false, reason: 'token has no valid device_id claim' };
+    return { ok: false, code: 'invalid_claims', reason: 'token has no valid device_id claim' };
   }
   const org = payload['org'];
   const scopes = payload['scopes'];
   if (!Array.isArray(scopes) || !scopes.every((scope) => typeof scope === 'string')) {
-    return { ok: false, reason: 'token has no valid scopes claim' };
+    return { ok: false, code: 'invalid_claims', reason: 'token has no valid scopes claim' };
   }
   // `control_exp`, not `exp`: a host re-signs each connection's token with a 60 s `exp` of its own
   // and keeps the other claims, so only this claim says when the control token really expires.
   const exp = payload['control_exp'];
-  if (typeof exp !== 'number' || !Number.isSafeInteger(exp)) return { ok: false, reason: 'token has no valid control_exp claim' };
+  if (typeof exp !== 'number' || !Number.isSafeInteger(exp)) return { ok: false, code: 'invalid_claims', reason: 'token has no valid control_exp claim' };
   const expiresAt = BigInt(exp);
   if (expiresAt * 1_000_000n <= ctx.timestamp.microsSinceUnixEpoch) {
-    return { ok: false, reason: 'token expired: log in again and reconnect' };
+    return { ok: false, code: 'token_expired', reason: 'token expired: log in again and reconnect' };
   }
   return {
     ok: true,
@@ -99,9 +101,9 @@ export function readClaims(ctx: Ctx, config: ConfigRow): ClaimsResult {
 export function authorize(ctx: Ctx, action: string, scope?: Scope): Caller {
   const config = configOf(ctx);
   const result = readClaims(ctx, config);
-  if (!result.ok) throw new SenderError(`${action} denied: ${result.reason}`);
+  if (!result.ok) throw refuse(result.code, `${action} denied: ${result.reason}`);
   for (const needed of scope && scope !== Scope.join ? [Scope.join, scope] : [Scope.join]) {
-    if (!result.claims.scopes.includes(needed)) throw new SenderError(`${action} denied: token lacks scope ${needed}`);
+    if (!result.claims.scopes.includes(needed)) throw refuse('missing_scope', `${action} denied: token lacks scope ${needed}`);
   }
   return { claims: result.claims, config };
 }
@@ -110,7 +112,7 @@ export function authorize(ctx: Ctx, action: string, scope?: Scope): Caller {
 export function authorizeNode(ctx: Ctx, action: string, scope?: Scope): Caller & { node: NodeRow } {
   const caller = authorize(ctx, action, scope);
   const node = ctx.db.autopilot_node.node_id.find(ctx.sender);
-  if (!node) throw new SenderError(`${action} denied: not joined; call join_world first`);
+  if (!node) throw refuse('not_joined', `${action} denied: not joined; call join_world first`);
   return { ...caller, node };
 }
 
@@ -119,12 +121,12 @@ export function isWorldAdmin(ctx: Ctx, who: Identity): boolean {
 }
 
 export function requireWorldAdmin(ctx: Ctx, action: string): void {
-  if (!isWorldAdmin(ctx, ctx.sender)) throw new SenderError(`${action} denied: only a world admin may do this`);
+  if (!isWorldAdmin(ctx, ctx.sender)) throw refuse('not_admin', `${action} denied: only a world admin may do this`);
 }
 
 /** Scheduled reducers run as the database itself; clients calling them directly are refused. */
 export function requireScheduler(ctx: Ctx, action: string): void {
-  if (!ctx.sender.isEqual(ctx.databaseIdentity)) throw new SenderError(`${action} denied: runs only on its schedule`);
+  if (!ctx.sender.isEqual(ctx.databaseIdentity)) throw refuse('scheduler_only', `${action} denied: runs only on its schedule`);
 }
 
 export function membershipOf(ctx: Ctx, workspaceId: bigint, who: Identity): MemberRow | undefined {
@@ -134,11 +136,11 @@ export function membershipOf(ctx: Ctx, workspaceId: bigint, who: Identity): Memb
 
 /** The caller's membership in an existing workspace, holding `capability` when given. */
 export function requireMember(ctx: Ctx, action: string, workspaceId: bigint, capability?: Capability): MemberRow {
-  if (!ctx.db.workspace.workspace_id.find(workspaceId)) throw new SenderError(`${action} denied: no workspace ${workspaceId}`);
+  if (!ctx.db.workspace.workspace_id.find(workspaceId)) throw refuse('not_found', `${action} denied: no workspace ${workspaceId}`);
   const member = membershipOf(ctx, workspaceId, ctx.sender);
-  if (!member) throw new SenderError(`${action} denied: not a member of workspace ${workspaceId}`);
+  if (!member) throw refuse('not_member', `${action} denied: not a member of workspace ${workspaceId}`);
   if (capability && !member.capabilities.includes(capability)) {
-    throw new SenderError(`${action} denied: role ${member.role} in workspace ${workspaceId} lacks ${capability}`);
+    throw refuse('lacks_capability', `${action} denied: role ${member.role} in workspace ${workspaceId} lacks ${capability}`);
   }
   return member;
 }

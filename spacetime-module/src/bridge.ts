@@ -1,13 +1,14 @@
 // The Nostr bridge outbox. Rows are enqueued by publish_message (channels with mirror_to_nostr)
 // or directly; the mirror worker (a node whose token carries bridge:publish) reads pending rows
 // through the bridge_pending view, publishes them, and marks them published (or failed, to retry).
-import { SenderError, t } from 'spacetimedb/server';
+import { t } from 'spacetimedb/server';
 import { authorizeNode, type Ctx } from './auth';
 import { seatOf } from './comms';
 import { BridgeSource, BridgeState, Limits, Scope } from './constants';
 import { enqueueBridgeEvent } from './outbox';
 import spacetimedb from './schema';
 import { checkHex64, checkJson, checkKey, checkText } from './validate';
+import { refuse } from './refuse';
 
 /** channel_id 0 = not tied to a channel; otherwise the caller must sit in that mirrored channel. */
 export const enqueue_nostr_bridge_event = spacetimedb.reducer(
@@ -15,20 +16,20 @@ export const enqueue_nostr_bridge_event = spacetimedb.reducer(
   (ctx, args) => {
     const { config } = authorizeNode(ctx, 'enqueue_nostr_bridge_event', Scope.bridgePublish);
     checkKey(args.idempotency_key, 'idempotency_key', Limits.idempotencyKey);
-    if (args.nostr_kind > 65_535) throw new SenderError('enqueue_nostr_bridge_event: nostr_kind must be at most 65535');
+    if (args.nostr_kind > 65_535) throw refuse('invalid_argument', 'enqueue_nostr_bridge_event: nostr_kind must be at most 65535');
     checkText(args.content, 'content', config.max_message_bytes, { allowEmpty: true });
     const tags = checkJson(args.tags_json, 'tags_json', 'tag_list', Limits.jsonText);
     for (const prior of ctx.db.bridge_outbox.idempotency_key.filter(args.idempotency_key)) {
-      if (!prior.enqueued_by.isEqual(ctx.sender)) throw new SenderError('enqueue_nostr_bridge_event: idempotency_key was already used by another node');
+      if (!prior.enqueued_by.isEqual(ctx.sender)) throw refuse('duplicate_key', 'enqueue_nostr_bridge_event: idempotency_key was already used by another node');
       if (prior.channel_id === args.channel_id && prior.nostr_kind === args.nostr_kind && prior.content === args.content && prior.tags_json === tags) return;
-      throw new SenderError(`enqueue_nostr_bridge_event: idempotency_key was already used for a different event (${prior.outbox_id})`);
+      throw refuse('duplicate_key', `enqueue_nostr_bridge_event: idempotency_key was already used for a different event (${prior.outbox_id})`);
     }
     if (args.channel_id !== 0n) {
       const channel = ctx.db.comms_channel.channel_id.find(args.channel_id);
       if (!channel || !seatOf(ctx, args.channel_id, ctx.sender)) {
-        throw new SenderError(`enqueue_nostr_bridge_event denied: not a participant of channel ${args.channel_id}`);
+        throw refuse('not_member', `enqueue_nostr_bridge_event denied: not a participant of channel ${args.channel_id}`);
       }
-      if (!channel.mirror_to_nostr) throw new SenderError(`enqueue_nostr_bridge_event: channel ${args.channel_id} is not mirrored to Nostr`);
+      if (!channel.mirror_to_nostr) throw refuse('invalid_state', `enqueue_nostr_bridge_event: channel ${args.channel_id} is not mirrored to Nostr`);
     }
     enqueueBridgeEvent(ctx, {
       source: BridgeSource.direct,
@@ -52,7 +53,7 @@ export const mark_bridge_event_published = spacetimedb.reducer(
     const row = requireRow(ctx, 'mark_bridge_event_published', outbox_id);
     if (row.state === BridgeState.published) {
       if (row.nostr_event_id === nostr_event_id) return;
-      throw new SenderError(`mark_bridge_event_published: outbox ${outbox_id} was already published as ${row.nostr_event_id}`);
+      throw refuse('invalid_state', `mark_bridge_event_published: outbox ${outbox_id} was already published as ${row.nostr_event_id}`);
     }
     ctx.db.bridge_outbox.outbox_id.update({
       ...row,
@@ -72,12 +73,12 @@ export const mark_bridge_event_failed = spacetimedb.reducer({ outbox_id: t.u64()
   authorizeNode(ctx, 'mark_bridge_event_failed', Scope.bridgePublish);
   checkText(error, 'error', Limits.shortText);
   const row = requireRow(ctx, 'mark_bridge_event_failed', outbox_id);
-  if (row.state === BridgeState.published) throw new SenderError(`mark_bridge_event_failed: outbox ${outbox_id} is already published`);
+  if (row.state === BridgeState.published) throw refuse('invalid_state', `mark_bridge_event_failed: outbox ${outbox_id} is already published`);
   ctx.db.bridge_outbox.outbox_id.update({ ...row, state: BridgeState.failed, attempts: row.attempts + 1, last_error: error, updated_at: ctx.timestamp });
 });
 
 function requireRow(ctx: Ctx, action: string, outboxId: bigint) {
   const row = ctx.db.bridge_outbox.outbox_id.find(outboxId);
-  if (!row) throw new SenderError(`${action}: no outbox row ${outboxId}`);
+  if (!row) throw refuse('not_found', `${action}: no outbox row ${outboxId}`);
   return row;
 }

@@ -2,13 +2,14 @@
 // without gaps (seq 1, 2, ...) and hash-chained (src/canonical.ts). Reducers run one at a time,
 // so last_seq + 1 read and written in one transaction is gapless under any number of writers.
 import type { Identity } from 'spacetimedb';
-import { SenderError, t } from 'spacetimedb/server';
+import { t } from 'spacetimedb/server';
 import { authorizeNode, membershipOf, requireMember, type Ctx } from './auth';
 import { GENESIS_HASH, messageHash } from './canonical';
 import { BridgeSource, Capability, ChannelKind, ChannelRole, ChannelStatus, Limits, Scope } from './constants';
 import { enqueueBridgeEvent } from './outbox';
 import spacetimedb from './schema';
 import { checkKey, checkOneOf, checkText, checkToken } from './validate';
+import { refuse } from './refuse';
 
 /** Nostr kind used for mirrored channel messages (a plain text note). */
 export const MIRROR_NOSTR_KIND = 1;
@@ -29,20 +30,20 @@ export const open_channel = spacetimedb.reducer(
     checkKey(args.idempotency_key, 'idempotency_key', Limits.idempotencyKey);
     for (const prior of ctx.db.comms_channel.idempotency_key.filter(args.idempotency_key)) {
       if (prior.created_by.isEqual(ctx.sender)) return;
-      throw new SenderError('open_channel: idempotency_key was already used by another node');
+      throw refuse('duplicate_key', 'open_channel: idempotency_key was already used by another node');
     }
     checkText(args.name, 'name', Limits.name);
     checkText(args.topic, 'topic', Limits.topic, { allowEmpty: true });
     const kind = args.kind === '' ? ChannelKind.group : checkOneOf(args.kind, 'kind', [ChannelKind.group, ChannelKind.direct]);
     if (args.mirror_to_nostr) {
-      if (!claims.scopes.includes(Scope.bridgePublish)) throw new SenderError(`open_channel denied: mirror_to_nostr needs scope ${Scope.bridgePublish}`);
-      if (args.is_private) throw new SenderError('open_channel: a private channel cannot be mirrored to Nostr');
+      if (!claims.scopes.includes(Scope.bridgePublish)) throw refuse('missing_scope', `open_channel denied: mirror_to_nostr needs scope ${Scope.bridgePublish}`);
+      if (args.is_private) throw refuse('invalid_argument', 'open_channel: a private channel cannot be mirrored to Nostr');
     }
     if (args.workspace_id !== 0n) requireMember(ctx, 'open_channel', args.workspace_id, Capability.commsWrite);
     const others = distinctOthers(ctx, args.participants);
-    if (others.length > Limits.participants) throw new SenderError(`open_channel: at most ${Limits.participants} participants`);
+    if (others.length > Limits.participants) throw refuse('limit_exceeded', `open_channel: at most ${Limits.participants} participants`);
     if (kind === ChannelKind.direct && (!args.is_private || others.length !== 1)) {
-      throw new SenderError('open_channel: a direct channel is private and has exactly one other participant');
+      throw refuse('invalid_argument', 'open_channel: a direct channel is private and has exactly one other participant');
     }
     for (const participant of others) checkEligible(ctx, 'open_channel', args.workspace_id, participant);
     const channel = ctx.db.comms_channel.insert({
@@ -73,9 +74,9 @@ export const join_channel = spacetimedb.reducer({ channel_id: t.u64() }, (ctx, {
   authorizeNode(ctx, 'join_channel', Scope.commsWrite);
   const channel = ctx.db.comms_channel.channel_id.find(channel_id);
   // Private and missing channels answer alike, so ids of private channels are not confirmed.
-  if (!channel || channel.is_private) throw new SenderError(`join_channel denied: no public channel ${channel_id}`);
+  if (!channel || channel.is_private) throw refuse('not_found', `join_channel denied: no public channel ${channel_id}`);
   if (seatOf(ctx, channel_id, ctx.sender)) return;
-  if (channel.status !== ChannelStatus.open) throw new SenderError(`join_channel: channel ${channel_id} is closed`);
+  if (channel.status !== ChannelStatus.open) throw refuse('invalid_state', `join_channel: channel ${channel_id} is closed`);
   if (channel.workspace_id !== 0n) requireMember(ctx, 'join_channel', channel.workspace_id);
   addSeat(ctx, channel_id, ctx.sender, ChannelRole.member);
   ctx.db.comms_channel.channel_id.update({ ...channel, participant_count: channel.participant_count + 1 });
@@ -87,13 +88,13 @@ export const add_channel_participant = spacetimedb.reducer(
   (ctx, { channel_id, participant }) => {
     authorizeNode(ctx, 'add_channel_participant', Scope.commsWrite);
     const { channel, seat } = requireSeat(ctx, 'add_channel_participant', channel_id);
-    if (channel.kind === ChannelKind.direct) throw new SenderError('add_channel_participant: a direct channel has fixed participants');
+    if (channel.kind === ChannelKind.direct) throw refuse('invalid_state', 'add_channel_participant: a direct channel has fixed participants');
     if (channel.is_private && seat.role !== ChannelRole.owner && !managesChannels(ctx, channel.workspace_id)) {
-      throw new SenderError('add_channel_participant denied: only the channel owner may add people to a private channel');
+      throw refuse('not_owner', 'add_channel_participant denied: only the channel owner may add people to a private channel');
     }
     if (seatOf(ctx, channel_id, participant)) return;
-    if (channel.status !== ChannelStatus.open) throw new SenderError(`add_channel_participant: channel ${channel_id} is closed`);
-    if (channel.participant_count >= Limits.participants + 1) throw new SenderError(`add_channel_participant: channel ${channel_id} is full`);
+    if (channel.status !== ChannelStatus.open) throw refuse('invalid_state', `add_channel_participant: channel ${channel_id} is closed`);
+    if (channel.participant_count >= Limits.participants + 1) throw refuse('limit_exceeded', `add_channel_participant: channel ${channel_id} is full`);
     checkEligible(ctx, 'add_channel_participant', channel.workspace_id, participant);
     addSeat(ctx, channel_id, participant, ChannelRole.member);
     ctx.db.comms_channel.channel_id.update({ ...channel, participant_count: channel.participant_count + 1 });
@@ -114,7 +115,7 @@ export const close_channel = spacetimedb.reducer({ channel_id: t.u64() }, (ctx, 
   const channel = ctx.db.comms_channel.channel_id.find(channel_id);
   const seat = channel ? seatOf(ctx, channel_id, ctx.sender) : undefined;
   const allowed = channel && ((seat && seat.role === ChannelRole.owner) || managesChannels(ctx, channel.workspace_id));
-  if (!channel || !allowed) throw new SenderError(`close_channel denied: channel ${channel_id} is not yours to close`);
+  if (!channel || !allowed) throw refuse('not_owner', `close_channel denied: channel ${channel_id} is not yours to close`);
   if (channel.status === ChannelStatus.closed) return;
   ctx.db.comms_channel.channel_id.update({ ...channel, status: ChannelStatus.closed, closed_at: ctx.timestamp, closed_by: ctx.sender });
 });
@@ -138,7 +139,7 @@ export const publish_message = spacetimedb.reducer(
     const kind = args.kind === '' ? 'text' : checkToken(args.kind, 'kind', Limits.kind);
     const contentType = args.content_type === '' ? 'text/plain' : checkText(args.content_type, 'content_type', Limits.name);
     for (const prior of ctx.db.message_event.idempotency_key.filter(args.idempotency_key)) {
-      if (!prior.sender.isEqual(ctx.sender)) throw new SenderError('publish_message: idempotency_key was already used by another sender');
+      if (!prior.sender.isEqual(ctx.sender)) throw refuse('duplicate_key', 'publish_message: idempotency_key was already used by another sender');
       const same =
         prior.channel_id === args.channel_id &&
         prior.kind === kind &&
@@ -146,13 +147,13 @@ export const publish_message = spacetimedb.reducer(
         prior.payload === args.payload &&
         prior.reply_to_seq === args.reply_to_seq;
       if (same) return;
-      throw new SenderError(`publish_message: idempotency_key was already used for a different message (channel ${prior.channel_id}, seq ${prior.seq})`);
+      throw refuse('duplicate_key', `publish_message: idempotency_key was already used for a different message (channel ${prior.channel_id}, seq ${prior.seq})`);
     }
     const { channel } = requireSeat(ctx, 'publish_message', args.channel_id);
-    if (channel.status !== ChannelStatus.open) throw new SenderError(`publish_message: channel ${args.channel_id} is closed`);
+    if (channel.status !== ChannelStatus.open) throw refuse('invalid_state', `publish_message: channel ${args.channel_id} is closed`);
     if (channel.workspace_id !== 0n) requireMember(ctx, 'publish_message', channel.workspace_id, Capability.commsWrite);
     checkText(args.payload, 'payload', config.max_message_bytes);
-    if (args.reply_to_seq > channel.last_seq) throw new SenderError(`publish_message: reply_to_seq ${args.reply_to_seq} does not exist yet`);
+    if (args.reply_to_seq > channel.last_seq) throw refuse('invalid_argument', `publish_message: reply_to_seq ${args.reply_to_seq} does not exist yet`);
 
     const seq = channel.last_seq + 1n;
     const hash = messageHash({
@@ -209,7 +210,7 @@ export const ack_message = spacetimedb.reducer(
     authorizeNode(ctx, 'ack_message');
     const { channel } = requireSeat(ctx, 'ack_message', channel_id);
     const highest = seen_seq > acked_seq ? seen_seq : acked_seq;
-    if (highest > channel.last_seq) throw new SenderError(`ack_message: channel ${channel_id} has no seq ${highest} yet (last is ${channel.last_seq})`);
+    if (highest > channel.last_seq) throw refuse('invalid_argument', `ack_message: channel ${channel_id} has no seq ${highest} yet (last is ${channel.last_seq})`);
     let existing;
     for (const row of ctx.db.transport_checkpoint.by_node_channel.filter([ctx.sender, channel_id])) existing = row;
     const seen = max(existing?.last_seen_seq ?? 0n, highest);
@@ -244,7 +245,7 @@ export function seatOf(ctx: Ctx, channelId: bigint, who: Identity) {
 function requireSeat(ctx: Ctx, action: string, channelId: bigint) {
   const channel = ctx.db.comms_channel.channel_id.find(channelId);
   const seat = channel ? seatOf(ctx, channelId, ctx.sender) : undefined;
-  if (!channel || !seat) throw new SenderError(`${action} denied: not a participant of channel ${channelId}`);
+  if (!channel || !seat) throw refuse('not_member', `${action} denied: not a participant of channel ${channelId}`);
   return { channel, seat };
 }
 
@@ -267,9 +268,9 @@ function managesChannels(ctx: Ctx, workspaceId: bigint): boolean {
 /** Workspace channels seat only members; world channels only nodes that have joined. */
 function checkEligible(ctx: Ctx, action: string, workspaceId: bigint, who: Identity): void {
   if (workspaceId !== 0n) {
-    if (!membershipOf(ctx, workspaceId, who)) throw new SenderError(`${action}: ${who.toHexString()} is not a member of workspace ${workspaceId}`);
+    if (!membershipOf(ctx, workspaceId, who)) throw refuse('invalid_argument', `${action}: ${who.toHexString()} is not a member of workspace ${workspaceId}`);
   } else if (!ctx.db.autopilot_node.node_id.find(who)) {
-    throw new SenderError(`${action}: ${who.toHexString()} has never joined this world`);
+    throw refuse('not_found', `${action}: ${who.toHexString()} has never joined this world`);
   }
 }
 

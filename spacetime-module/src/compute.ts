@@ -4,11 +4,12 @@
 // A request with target_provider is offered to that provider only; otherwise to every provider
 // with an active ad (in the request's workspace or world-wide) listing its policy_class.
 import type { Identity } from 'spacetimedb';
-import { SenderError, t, type Infer } from 'spacetimedb/server';
+import { t, type Infer } from 'spacetimedb/server';
 import { authorizeNode, membershipOf, requireMember, type Ctx, type ReadDb } from './auth';
 import { AssignmentStatus, ComputeStatus, Limits, Scope } from './constants';
 import spacetimedb, { compute_request } from './schema';
 import { checkHex64, checkJson, checkKey, checkText, checkToken, checkTokenList } from './validate';
+import { refuse } from './refuse';
 
 type RequestRow = Infer<typeof compute_request.rowType>;
 
@@ -76,16 +77,16 @@ export const request_compute = spacetimedb.reducer(
     checkJson(args.job_envelope, 'job_envelope', 'object', Limits.jobEnvelope);
     const costHints = checkJson(args.cost_hints, 'cost_hints', 'object', Limits.jsonText);
     for (const prior of ctx.db.compute_request.idempotency_key.filter(args.idempotency_key)) {
-      if (!prior.requester.isEqual(ctx.sender)) throw new SenderError('request_compute: idempotency_key was already used by another node');
+      if (!prior.requester.isEqual(ctx.sender)) throw refuse('duplicate_key', 'request_compute: idempotency_key was already used by another node');
       if (prior.workspace_id === args.workspace_id && prior.policy_class === args.policy_class && prior.job_envelope === args.job_envelope) return;
-      throw new SenderError(`request_compute: idempotency_key was already used for a different request (${prior.request_id})`);
+      throw refuse('duplicate_key', `request_compute: idempotency_key was already used for a different request (${prior.request_id})`);
     }
     if (args.workspace_id !== 0n) requireMember(ctx, 'request_compute', args.workspace_id);
     const target = args.target_provider;
     if (target) {
-      if (!ctx.db.autopilot_node.node_id.find(target)) throw new SenderError('request_compute: target_provider has never joined this world');
+      if (!ctx.db.autopilot_node.node_id.find(target)) throw refuse('not_found', 'request_compute: target_provider has never joined this world');
       if (args.workspace_id !== 0n && !membershipOf(ctx, args.workspace_id, target)) {
-        throw new SenderError(`request_compute: target_provider is not a member of workspace ${args.workspace_id}`);
+        throw refuse('invalid_argument', `request_compute: target_provider is not a member of workspace ${args.workspace_id}`);
       }
     }
     ctx.db.compute_request.insert({
@@ -110,10 +111,12 @@ export const request_compute = spacetimedb.reducer(
 export const cancel_compute = spacetimedb.reducer({ request_id: t.u64() }, (ctx, { request_id }) => {
   authorizeNode(ctx, 'cancel_compute', Scope.computeRequest);
   const request = ctx.db.compute_request.request_id.find(request_id);
-  if (!request || !request.requester.isEqual(ctx.sender)) throw new SenderError(`cancel_compute denied: no request ${request_id} of yours`);
+  if (!request || !request.requester.isEqual(ctx.sender)) {
+    throw refuse(request ? 'not_owner' : 'not_found', `cancel_compute denied: no request ${request_id} of yours`);
+  }
   if (request.status === ComputeStatus.cancelled) return;
   if (request.status !== ComputeStatus.open && request.status !== ComputeStatus.assigned) {
-    throw new SenderError(`cancel_compute: request ${request_id} is already ${request.status}`);
+    throw refuse('invalid_state', `cancel_compute: request ${request_id} is already ${request.status}`);
   }
   const assignment = currentAssignment(ctx, request);
   if (assignment && assignment.status === AssignmentStatus.accepted) {
@@ -127,7 +130,7 @@ export const accept_compute = spacetimedb.reducer({ request_id: t.u64() }, (ctx,
   const request = offeredRequest(ctx, 'accept_compute', request_id);
   const current = currentAssignment(ctx, request);
   if (current && current.provider.isEqual(ctx.sender) && current.status === AssignmentStatus.accepted) return;
-  if (request.status !== ComputeStatus.open) throw new SenderError(`accept_compute: request ${request_id} is ${request.status}`);
+  if (request.status !== ComputeStatus.open) throw refuse('invalid_state', `accept_compute: request ${request_id} is ${request.status}`);
   const assignment = ctx.db.compute_assignment.insert({
     assignment_id: 0n,
     request_id,
@@ -166,7 +169,7 @@ export const reject_compute = spacetimedb.reducer({ request_id: t.u64(), reason:
   for (const prior of ctx.db.compute_assignment.by_request_provider.filter([request_id, ctx.sender])) {
     if (prior.status === AssignmentStatus.rejected) return;
   }
-  if (request.status !== ComputeStatus.open) throw new SenderError(`reject_compute: request ${request_id} is ${request.status}`);
+  if (request.status !== ComputeStatus.open) throw refuse('invalid_state', `reject_compute: request ${request_id} is ${request.status}`);
   ctx.db.compute_assignment.insert({
     assignment_id: 0n,
     request_id,
@@ -193,14 +196,14 @@ export const complete_compute = spacetimedb.reducer(
     const request = ctx.db.compute_request.request_id.find(args.request_id);
     const assignment = request ? currentAssignment(ctx, request) : undefined;
     if (!request || !assignment || !assignment.provider.isEqual(ctx.sender)) {
-      throw new SenderError(`complete_compute denied: request ${args.request_id} is not assigned to you`);
+      throw refuse(request ? 'not_owner' : 'not_found', `complete_compute denied: request ${args.request_id} is not assigned to you`);
     }
     const outcome = args.success ? AssignmentStatus.completed : AssignmentStatus.failed;
     if (assignment.status === AssignmentStatus.completed || assignment.status === AssignmentStatus.failed) {
       if (assignment.status === outcome && assignment.result_ref === args.result_ref && assignment.result_hash === args.result_hash) return;
-      throw new SenderError(`complete_compute: request ${args.request_id} was already reported as ${assignment.status} with another result`);
+      throw refuse('invalid_state', `complete_compute: request ${args.request_id} was already reported as ${assignment.status} with another result`);
     }
-    if (assignment.status !== AssignmentStatus.accepted) throw new SenderError(`complete_compute: your assignment is ${assignment.status}`);
+    if (assignment.status !== AssignmentStatus.accepted) throw refuse('invalid_state', `complete_compute: your assignment is ${assignment.status}`);
     ctx.db.compute_assignment.assignment_id.update({
       ...assignment,
       status: outcome,
@@ -233,7 +236,7 @@ function currentAssignment(ctx: Ctx, request: RequestRow) {
 /** The request, if it is offered to the caller (see the file comment); otherwise a denial. */
 function offeredRequest(ctx: Ctx, action: string, requestId: bigint): RequestRow {
   const request = ctx.db.compute_request.request_id.find(requestId);
-  if (!request || !isOfferedTo(ctx, request, ctx.sender)) throw new SenderError(`${action} denied: request ${requestId} is not offered to you`);
+  if (!request || !isOfferedTo(ctx, request, ctx.sender)) throw refuse('not_found', `${action} denied: request ${requestId} is not offered to you`);
   return request;
 }
 

@@ -14,12 +14,13 @@ import {
   type LineConflict,
   type LineOp,
 } from '@autopilot/line-ops';
-import { Range, ScheduleAt, SenderError, t, type Infer } from 'spacetimedb/server';
+import { Range, ScheduleAt, t, type Infer } from 'spacetimedb/server';
 import { authorizeNode, requireMember, requireScheduler, type ConfigRow, type Ctx } from './auth';
 import { Capability, FileOpKind, Limits, PresenceKind, Resolution, Scope, TicketStatus } from './constants';
 import spacetimedb, { checkpoint_job, file_head } from './schema';
 import { LineOpType, RangeHashType, type ConflictRangeRow, type LineOpRow } from './types';
 import { checkHex64, checkKey, checkOneOf, checkText, utf8Length } from './validate';
+import { refuse } from './refuse';
 
 type HeadRow = Infer<typeof file_head.rowType>;
 
@@ -43,24 +44,24 @@ export const apply_file_ops = spacetimedb.reducer(
     checkPath(args.path);
     const previous = priorOutcome(ctx, args.op_id);
     if (previous) {
-      if (!previous.actor.isEqual(ctx.sender)) throw new SenderError('apply_file_ops: op_id was already used by another node');
+      if (!previous.actor.isEqual(ctx.sender)) throw refuse('duplicate_key', 'apply_file_ops: op_id was already used by another node');
       const file = ctx.db.file_head.file_id.find(previous.file_id);
       if (file && file.workspace_id === args.workspace_id && file.path === args.path && previous.expected_base_version === args.expected_base_version) return;
-      throw new SenderError('apply_file_ops: op_id was already used for a different edit');
+      throw refuse('duplicate_key', 'apply_file_ops: op_id was already used for a different edit');
     }
     requireMember(ctx, 'apply_file_ops', args.workspace_id, Capability.filesWrite);
     const submitted = toLineOps(args.ops, 'apply_file_ops');
     if (args.range_hashes.length > Limits.rangeHashesPerCall) {
-      throw new SenderError(`apply_file_ops: at most ${Limits.rangeHashesPerCall} range_hashes`);
+      throw refuse('limit_exceeded', `apply_file_ops: at most ${Limits.rangeHashesPerCall} range_hashes`);
     }
 
     const existing = fileAt(ctx, args.workspace_id, args.path);
     if (!existing && args.expected_base_version !== 0n) {
-      throw new SenderError(`apply_file_ops: no file ${JSON.stringify(args.path)} in workspace ${args.workspace_id}; create it with expected_base_version 0`);
+      throw refuse('not_found', `apply_file_ops: no file ${JSON.stringify(args.path)} in workspace ${args.workspace_id}; create it with expected_base_version 0`);
     }
     const head = existing ?? newFile(ctx, args.workspace_id, args.path);
     if (args.expected_base_version > head.version) {
-      throw new SenderError(`apply_file_ops: expected_base_version ${args.expected_base_version} is ahead of head version ${head.version}`);
+      throw refuse('stale_version', `apply_file_ops: expected_base_version ${args.expected_base_version} is ahead of head version ${head.version}`);
     }
 
     const history = opsSince(ctx, head, args.expected_base_version);
@@ -96,24 +97,24 @@ export const resolve_conflict = spacetimedb.reducer(
   (ctx, args) => {
     const { config } = authorizeNode(ctx, 'resolve_conflict', Scope.filesWrite);
     const ticket = ctx.db.conflict_ticket.ticket_id.find(args.ticket_id);
-    if (!ticket) throw new SenderError(`resolve_conflict: no conflict ticket ${args.ticket_id}`);
+    if (!ticket) throw refuse('not_found', `resolve_conflict: no conflict ticket ${args.ticket_id}`);
     const member = requireMember(ctx, 'resolve_conflict', ticket.workspace_id, Capability.filesWrite);
     if (!ticket.actor.isEqual(ctx.sender) && !member.capabilities.includes(Capability.filesResolve)) {
-      throw new SenderError(`resolve_conflict denied: only the ticket's author or a member with ${Capability.filesResolve} may resolve it`);
+      throw refuse('not_owner', `resolve_conflict denied: only the ticket's author or a member with ${Capability.filesResolve} may resolve it`);
     }
     const resolution = checkOneOf(args.resolution, 'resolution', [Resolution.acceptHead, Resolution.patch]);
     if (ticket.status === TicketStatus.resolved) {
       if (ticket.resolution === resolution && (resolution === Resolution.acceptHead || ticket.resolution_op_id === args.op_id)) return;
-      throw new SenderError(`resolve_conflict: ticket ${args.ticket_id} was already resolved (${ticket.resolution})`);
+      throw refuse('invalid_state', `resolve_conflict: ticket ${args.ticket_id} was already resolved (${ticket.resolution})`);
     }
     let resolutionOpId = '';
     if (resolution === Resolution.patch) {
       checkKey(args.op_id, 'op_id', Limits.opId);
-      if (priorOutcome(ctx, args.op_id)) throw new SenderError('resolve_conflict: op_id was already used');
+      if (priorOutcome(ctx, args.op_id)) throw refuse('duplicate_key', 'resolve_conflict: op_id was already used');
       const head = ctx.db.file_head.file_id.find(ticket.file_id);
       if (!head) throw new Error(`file ${ticket.file_id} of ticket ${ticket.ticket_id} is missing`);
       if (args.expected_base_version !== head.version) {
-        throw new SenderError(`resolve_conflict: head is at version ${head.version}; write the patch against it`);
+        throw refuse('stale_version', `resolve_conflict: head is at version ${head.version}; write the patch against it`);
       }
       const ops = toLineOps(args.ops, 'resolve_conflict');
       checkOpsFitBase(ops, head.line_count, head.version);
@@ -141,7 +142,7 @@ export const resolve_conflict = spacetimedb.reducer(
 export const checkpoint_file = spacetimedb.reducer({ file_id: t.u64() }, (ctx, { file_id }) => {
   authorizeNode(ctx, 'checkpoint_file', Scope.filesWrite);
   const head = ctx.db.file_head.file_id.find(file_id);
-  if (!head) throw new SenderError(`checkpoint_file: no file ${file_id}`);
+  if (!head) throw refuse('not_found', `checkpoint_file: no file ${file_id}`);
   requireMember(ctx, 'checkpoint_file', head.workspace_id, Capability.filesWrite);
   writeSnapshot(ctx, head);
 });
@@ -175,7 +176,7 @@ export const publish_presence = spacetimedb.reducer(
     if (args.file_id !== 0n) {
       const file = ctx.db.file_head.file_id.find(args.file_id);
       if (!file || file.workspace_id !== args.workspace_id) {
-        throw new SenderError(`publish_presence: no file ${args.file_id} in workspace ${args.workspace_id}`);
+        throw refuse('not_found', `publish_presence: no file ${args.file_id} in workspace ${args.workspace_id}`);
       }
     }
     ctx.db.presence_event.insert({
@@ -204,9 +205,9 @@ interface Edit {
 
 function applyEdit(ctx: Ctx, config: ConfigRow, head: HeadRow, edit: Edit): void {
   const applied = applyLineOps(head.content, edit.ops);
-  if (!applied.ok) throw new SenderError(`${edit.kind === FileOpKind.edit ? 'apply_file_ops' : 'resolve_conflict'}: ${applied.message}`);
+  if (!applied.ok) throw refuse('invalid_argument', `${edit.kind === FileOpKind.edit ? 'apply_file_ops' : 'resolve_conflict'}: ${applied.message}`);
   const size = utf8Length(applied.content);
-  if (size > config.max_file_bytes) throw new SenderError(`the edit makes the file ${size} bytes; the limit is ${config.max_file_bytes}`);
+  if (size > config.max_file_bytes) throw refuse('limit_exceeded', `the edit makes the file ${size} bytes; the limit is ${config.max_file_bytes}`);
   const afterHash = contentHash(applied.content);
   const version = head.version + 1n;
   const hash = opHash({
@@ -295,7 +296,7 @@ function baseLineCount(head: HeadRow, history: readonly LineOp[][]): number {
 function checkOpsFitBase(ops: readonly LineOp[], baseLines: number, version: bigint): void {
   for (const op of ops) {
     if (op.start + op.deleteCount > baseLines) {
-      throw new SenderError(`ops cover lines [${op.start}, ${op.start + op.deleteCount}) but version ${version} has ${baseLines} lines`);
+      throw refuse('invalid_argument', `ops cover lines [${op.start}, ${op.start + op.deleteCount}) but version ${version} has ${baseLines} lines`);
     }
   }
 }
@@ -312,7 +313,7 @@ function checkRangeHashes(
   const conflicts: ConflictRangeRow[] = [];
   for (const claim of claims) {
     checkHex64(claim.hash, 'range_hashes hash');
-    if (claim.end < claim.start) throw new SenderError(`range_hashes: [${claim.start}, ${claim.end}) is not a range`);
+    if (claim.end < claim.start) throw refuse('invalid_argument', `range_hashes: [${claim.start}, ${claim.end}) is not a range`);
     const length = claim.end - claim.start;
     let start = claim.start;
     if (history.length > 0) {
@@ -325,9 +326,9 @@ function checkRangeHashes(
       start = probe.ops[0]!.start;
     }
     const actual = rangeHash(head.content, { start, end: start + length });
-    if (!actual.ok) throw new SenderError(`range_hashes: ${actual.message}`);
+    if (!actual.ok) throw refuse('invalid_argument', `range_hashes: ${actual.message}`);
     if (actual.hash !== claim.hash) {
-      throw new SenderError(`range_hashes: base lines [${claim.start}, ${claim.end}) do not hash to ${claim.hash}; your base text differs from the server's`);
+      throw refuse('stale_version', `range_hashes: base lines [${claim.start}, ${claim.end}) do not hash to ${claim.hash}; your base text differs from the server's`);
     }
   }
   return conflicts;
@@ -400,10 +401,10 @@ function scheduleCheckpoint(ctx: Ctx, fileId: bigint): void {
 }
 
 function toLineOps(rows: readonly LineOpRow[], action: string): LineOp[] {
-  if (rows.length === 0) throw new SenderError(`${action}: ops must not be empty`);
-  if (rows.length > Limits.lineOpsPerCall) throw new SenderError(`${action}: at most ${Limits.lineOpsPerCall} ops per call`);
+  if (rows.length === 0) throw refuse('invalid_argument', `${action}: ops must not be empty`);
+  if (rows.length > Limits.lineOpsPerCall) throw refuse('limit_exceeded', `${action}: at most ${Limits.lineOpsPerCall} ops per call`);
   const parsed = parseLineOps(rows.map(fromRow));
-  if (!parsed.ok) throw new SenderError(`${action}: ${parsed.message}`);
+  if (!parsed.ok) throw refuse('invalid_argument', `${action}: ${parsed.message}`);
   return parsed.ops;
 }
 
@@ -431,6 +432,6 @@ function checkPath(path: string): void {
   checkText(path, 'path', Limits.path);
   const segments = path.split('/');
   if (path.includes('\\') || path.includes('\0') || segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
-    throw new SenderError(`path ${JSON.stringify(path)} must be relative, '/'-separated, without empty, '.' or '..' segments`);
+    throw refuse('invalid_argument', `path ${JSON.stringify(path)} must be relative, '/'-separated, without empty, '.' or '..' segments`);
   }
 }

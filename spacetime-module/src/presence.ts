@@ -2,11 +2,12 @@
 // issuer + the Nostr pubkey), so all devices of one pubkey share a node row; each device login is
 // its own autopilot_session. A node is online while any of its sessions is, and goes offline on
 // leave, on disconnect of its last session, or when heartbeats stop for presence_ttl_ms.
-import { SenderError, t } from 'spacetimedb/server';
+import { t } from 'spacetimedb/server';
 import { authorize, authorizeNode, configOf, readClaims, requireScheduler, type Ctx, type WorldClaims } from './auth';
 import { AssignmentStatus, ComputeStatus, LIVE_NODE_STATUSES, Limits, NodeStatus, PeerLinkStatus, SessionStatus } from './constants';
 import spacetimedb, { presence_sweep } from './schema';
 import { checkOneOf, checkText, checkToken } from './validate';
+import { refuse } from './refuse';
 
 export const join_world = spacetimedb.reducer(
   { display_name: t.string(), version: t.string(), region: t.string() },
@@ -109,8 +110,8 @@ export const expire_presence = spacetimedb.reducer({ onSchedule: presence_sweep 
 export const request_peer_link = spacetimedb.reducer({ peer: t.identity(), kind: t.string() }, (ctx, { peer, kind }) => {
   authorizeNode(ctx, 'request_peer_link');
   checkToken(kind, 'kind', Limits.kind);
-  if (peer.isEqual(ctx.sender)) throw new SenderError('request_peer_link: cannot link a node to itself');
-  if (!ctx.db.autopilot_node.node_id.find(peer)) throw new SenderError('request_peer_link: the peer has never joined this world');
+  if (peer.isEqual(ctx.sender)) throw refuse('invalid_argument', 'request_peer_link: cannot link a node to itself');
+  if (!ctx.db.autopilot_node.node_id.find(peer)) throw refuse('not_found', 'request_peer_link: the peer has never joined this world');
   const existing = findOpenLink(ctx, peer, kind);
   if (existing) return;
   ctx.db.peer_link.insert({
@@ -127,9 +128,9 @@ export const request_peer_link = spacetimedb.reducer({ peer: t.identity(), kind:
 export const accept_peer_link = spacetimedb.reducer({ link_id: t.u64() }, (ctx, { link_id }) => {
   authorizeNode(ctx, 'accept_peer_link');
   const link = ctx.db.peer_link.link_id.find(link_id);
-  if (!link || !link.peer.isEqual(ctx.sender)) throw new SenderError(`accept_peer_link denied: no link ${link_id} addressed to you`);
+  if (!link || !link.peer.isEqual(ctx.sender)) throw refuse(link ? 'not_owner' : 'not_found', `accept_peer_link denied: no link ${link_id} addressed to you`);
   if (link.status === PeerLinkStatus.active) return;
-  if (link.status !== PeerLinkStatus.requested) throw new SenderError(`accept_peer_link: link ${link_id} is ${link.status}`);
+  if (link.status !== PeerLinkStatus.requested) throw refuse('invalid_state', `accept_peer_link: link ${link_id} is ${link.status}`);
   ctx.db.peer_link.link_id.update({ ...link, status: PeerLinkStatus.active, updated_at: ctx.timestamp });
 });
 
@@ -137,7 +138,7 @@ export const close_peer_link = spacetimedb.reducer({ link_id: t.u64() }, (ctx, {
   authorizeNode(ctx, 'close_peer_link');
   const link = ctx.db.peer_link.link_id.find(link_id);
   if (!link || !(link.peer.isEqual(ctx.sender) || link.initiator.isEqual(ctx.sender))) {
-    throw new SenderError(`close_peer_link denied: no link ${link_id} of yours`);
+    throw refuse(link ? 'not_owner' : 'not_found', `close_peer_link denied: no link ${link_id} of yours`);
   }
   if (link.status === PeerLinkStatus.closed) return;
   ctx.db.peer_link.link_id.update({ ...link, status: PeerLinkStatus.closed, updated_at: ctx.timestamp });
@@ -149,7 +150,7 @@ export const close_peer_link = spacetimedb.reducer({ link_id: t.u64() }, (ctx, {
 function touchSession(ctx: Ctx, claims: WorldClaims, action: string): void {
   const existing = ctx.db.autopilot_session.session_id.find(claims.sessionId);
   if (existing && !existing.node_id.isEqual(ctx.sender)) {
-    throw new SenderError(`${action} denied: session ${claims.sessionId} belongs to another node`);
+    throw refuse('not_owner', `${action} denied: session ${claims.sessionId} belongs to another node`);
   }
   const row = {
     session_id: claims.sessionId,

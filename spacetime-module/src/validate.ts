@@ -1,5 +1,5 @@
 // Argument checks shared by reducers. Each throws a SenderError naming the argument and the rule.
-import { SenderError } from 'spacetimedb/server';
+import { refuse } from './refuse';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -31,16 +31,16 @@ export function utf8Length(text: string): number {
  * two different texts share a hash).
  */
 export function checkText(value: string, field: string, max: number, opts: { allowEmpty?: boolean } = {}): string {
-  if (!opts.allowEmpty && value.length === 0) throw new SenderError(`${field} must not be empty`);
+  if (!opts.allowEmpty && value.length === 0) throw refuse('invalid_argument', `${field} must not be empty`);
   const bytes = utf8Length(value);
-  if (bytes > max) throw new SenderError(`${field} is ${bytes} bytes; the limit is ${max}`);
-  if (LONE_SURROGATE.test(value)) throw new SenderError(`${field} contains an unpaired UTF-16 surrogate`);
+  if (bytes > max) throw refuse('limit_exceeded', `${field} is ${bytes} bytes; the limit is ${max}`);
+  if (LONE_SURROGATE.test(value)) throw refuse('invalid_argument', `${field} contains an unpaired UTF-16 surrogate`);
   return value;
 }
 
 export function checkKey(value: string, field: string, max: number): string {
   if (value.length === 0 || value.length > max || !KEY.test(value)) {
-    throw new SenderError(`${field} must be 1-${max} characters from [A-Za-z0-9._:@/+=-], got ${JSON.stringify(clip(value))}`);
+    throw refuse('invalid_argument', `${field} must be 1-${max} characters from [A-Za-z0-9._:@/+=-], got ${JSON.stringify(clip(value))}`);
   }
   return value;
 }
@@ -48,21 +48,21 @@ export function checkKey(value: string, field: string, max: number): string {
 /** Lowercase identifiers such as kinds and policy classes. */
 export function checkToken(value: string, field: string, max: number): string {
   if (value.length === 0 || value.length > max || !TOKEN.test(value)) {
-    throw new SenderError(`${field} must be 1-${max} characters of [a-z0-9._-] starting with a letter, got ${JSON.stringify(clip(value))}`);
+    throw refuse('invalid_argument', `${field} must be 1-${max} characters of [a-z0-9._-] starting with a letter, got ${JSON.stringify(clip(value))}`);
   }
   return value;
 }
 
 export function checkSlug(value: string, max: number): string {
   if (value.length < 2 || value.length > max || !SLUG.test(value)) {
-    throw new SenderError(`slug must be 2-${max} characters of [a-z0-9-] starting with a letter or digit, got ${JSON.stringify(clip(value))}`);
+    throw refuse('invalid_argument', `slug must be 2-${max} characters of [a-z0-9-] starting with a letter or digit, got ${JSON.stringify(clip(value))}`);
   }
   return value;
 }
 
 export function checkOneOf<T extends string>(value: string, field: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) {
-    throw new SenderError(`${field} must be one of ${allowed.join(', ')}, got ${JSON.stringify(clip(value))}`);
+    throw refuse('invalid_argument', `${field} must be one of ${allowed.join(', ')}, got ${JSON.stringify(clip(value))}`);
   }
   return value as T;
 }
@@ -72,7 +72,7 @@ export function isHex64(value: string): boolean {
 }
 
 export function checkHex64(value: string, field: string): string {
-  if (!HEX64.test(value)) throw new SenderError(`${field} must be 64 lowercase hex characters, got ${JSON.stringify(clip(value))}`);
+  if (!HEX64.test(value)) throw refuse('invalid_argument', `${field} must be 64 lowercase hex characters, got ${JSON.stringify(clip(value))}`);
   return value;
 }
 
@@ -84,23 +84,23 @@ export function checkJson(value: string, field: string, shape: 'object' | 'tag_l
   try {
     parsed = JSON.parse(value);
   } catch {
-    throw new SenderError(`${field} must be valid JSON`);
+    throw refuse('invalid_argument', `${field} must be valid JSON`);
   }
   if (shape === 'object') {
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new SenderError(`${field} must be a JSON object`);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw refuse('invalid_argument', `${field} must be a JSON object`);
   } else if (!Array.isArray(parsed) || !parsed.every((tag) => Array.isArray(tag) && tag.every((part) => typeof part === 'string'))) {
-    throw new SenderError(`${field} must be a JSON array of string arrays (Nostr tags)`);
+    throw refuse('invalid_argument', `${field} must be a JSON array of string arrays (Nostr tags)`);
   }
   return value;
 }
 
 /** A list of tokens without duplicates, kept in the caller's order. */
 export function checkTokenList(values: readonly string[], field: string, maxEntries: number, maxLength: number): string[] {
-  if (values.length > maxEntries) throw new SenderError(`${field} has ${values.length} entries; the limit is ${maxEntries}`);
+  if (values.length > maxEntries) throw refuse('limit_exceeded', `${field} has ${values.length} entries; the limit is ${maxEntries}`);
   const seen = new Set<string>();
   for (const value of values) {
     checkText(value, `${field} entry`, maxLength);
-    if (seen.has(value)) throw new SenderError(`${field} lists ${JSON.stringify(clip(value))} twice`);
+    if (seen.has(value)) throw refuse('invalid_argument', `${field} lists ${JSON.stringify(clip(value))} twice`);
     seen.add(value);
   }
   return [...values];

@@ -2,11 +2,12 @@
 // member row lists the capabilities it holds (defaults per role, see constants.ts). Only the
 // owner may make or change admins; nobody may change or remove the owner.
 import type { Identity } from 'spacetimedb';
-import { SenderError, t } from 'spacetimedb/server';
+import { t } from 'spacetimedb/server';
 import { authorizeNode, membershipOf, requireMember, type Ctx } from './auth';
 import { ALL_CAPABILITIES, Capability, Limits, ROLE_CAPABILITIES, WorkspaceRole, type WorkspaceRole as Role } from './constants';
 import spacetimedb from './schema';
 import { checkOneOf, checkSlug, checkText } from './validate';
+import { refuse } from './refuse';
 
 export const create_workspace = spacetimedb.reducer({ slug: t.string(), name: t.string() }, (ctx, { slug, name }) => {
   authorizeNode(ctx, 'create_workspace');
@@ -16,7 +17,7 @@ export const create_workspace = spacetimedb.reducer({ slug: t.string(), name: t.
   if (existing) {
     // A retried create is a no-op; anything else is a clash.
     if (existing.owner.isEqual(ctx.sender) && existing.name === name) return;
-    throw new SenderError(`create_workspace: slug ${JSON.stringify(slug)} is taken`);
+    throw refuse('duplicate_key', `create_workspace: slug ${JSON.stringify(slug)} is taken`);
   }
   const created = ctx.db.workspace.insert({ workspace_id: 0n, slug, name, owner: ctx.sender, created_at: ctx.timestamp });
   ctx.db.workspace_member.insert({
@@ -43,9 +44,9 @@ export const invite_member = spacetimedb.reducer(
     const newRole = checkOneOf(role, 'role', [WorkspaceRole.admin, WorkspaceRole.editor, WorkspaceRole.viewer]);
     const granted = grantedCapabilities(newRole, capabilities, caller.capabilities);
     const existing = membershipOf(ctx, workspace_id, member);
-    if (existing?.role === WorkspaceRole.owner) throw new SenderError('invite_member denied: the owner\'s role cannot be changed');
+    if (existing?.role === WorkspaceRole.owner) throw refuse('invalid_state', 'invite_member denied: the owner\'s role cannot be changed');
     const touchesAdmin = newRole === WorkspaceRole.admin || existing?.role === WorkspaceRole.admin;
-    if (touchesAdmin && caller.role !== WorkspaceRole.owner) throw new SenderError('invite_member denied: only the owner may make or change admins');
+    if (touchesAdmin && caller.role !== WorkspaceRole.owner) throw refuse('lacks_capability', 'invite_member denied: only the owner may make or change admins');
     if (existing) {
       ctx.db.workspace_member.membership_id.update({ ...existing, role: newRole, capabilities: granted, updated_at: ctx.timestamp });
       return;
@@ -79,9 +80,9 @@ function removeMember(ctx: Ctx, action: string, workspaceId: bigint, member: Ide
   const caller = requireMember(ctx, action, workspaceId, self ? undefined : Capability.membersManage);
   const target = self ? caller : membershipOf(ctx, workspaceId, member);
   if (!target) return;
-  if (target.role === WorkspaceRole.owner) throw new SenderError(`${action} denied: the owner cannot leave or be removed`);
+  if (target.role === WorkspaceRole.owner) throw refuse('invalid_state', `${action} denied: the owner cannot leave or be removed`);
   if (!self && target.role === WorkspaceRole.admin && caller.role !== WorkspaceRole.owner) {
-    throw new SenderError(`${action} denied: only the owner may remove an admin`);
+    throw refuse('lacks_capability', `${action} denied: only the owner may remove an admin`);
   }
   ctx.db.workspace_member.membership_id.delete(target.membership_id);
   // Workspace channels are for members only: drop the seats so their messages stop flowing.
@@ -99,10 +100,10 @@ function grantedCapabilities(role: Role, requested: readonly string[], callerHol
   const seen = new Set<string>();
   for (const capability of requested) {
     checkOneOf(capability, 'capability', ALL_CAPABILITIES);
-    if (seen.has(capability)) throw new SenderError(`invite_member: capability ${capability} is listed twice`);
+    if (seen.has(capability)) throw refuse('invalid_argument', `invite_member: capability ${capability} is listed twice`);
     seen.add(capability);
-    if (!roleMax.includes(capability as Capability)) throw new SenderError(`invite_member: role ${role} cannot hold ${capability}`);
-    if (!callerHolds.includes(capability)) throw new SenderError(`invite_member denied: you cannot grant ${capability}, which you do not hold`);
+    if (!roleMax.includes(capability as Capability)) throw refuse('invalid_argument', `invite_member: role ${role} cannot hold ${capability}`);
+    if (!callerHolds.includes(capability)) throw refuse('lacks_capability', `invite_member denied: you cannot grant ${capability}, which you do not hold`);
   }
   // Stored in the canonical order so equal grants give byte-identical rows.
   return ALL_CAPABILITIES.filter((capability) => seen.has(capability));

@@ -4,8 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModuleCatalog } from '@autopilot/spacetime-host';
 import { MODULE_DIR } from '../scripts/bindings';
+import { formatWorldError } from '../src/errors';
 import { stateHash } from './support/state';
-import { ALL_SCOPES, startWorld, subscribe, until, type World, type WorldNode } from './support/world';
+import { ALL_SCOPES, startWorld, subscribe, until, type World, type WorldNode, refused } from './support/world';
 
 describe('an unconfigured world', () => {
   let world: World;
@@ -19,9 +20,7 @@ describe('an unconfigured world', () => {
   it('refuses joins until the admin names a trusted control issuer', async () => {
     const { token } = await world.login();
     const node = await world.connect(token);
-    await expect(node.conn.reducers.joinWorld({ displayName: 'n', version: '1', region: '' })).rejects.toThrow(
-      'join_world denied: world not configured: no trusted control issuer',
-    );
+    await refused(node.conn.reducers.joinWorld({ displayName: 'n', version: '1', region: '' }), 'not_configured', 'join_world denied: world not configured: no trusted control issuer');
     const configure = {
       trustedIssuers: [world.control.issuer],
       heartbeatIntervalMs: 0,
@@ -32,12 +31,10 @@ describe('an unconfigured world', () => {
       maxFileBytes: 0,
     };
     // A node with every scope is still not an admin.
-    await expect(node.conn.reducers.configureWorld(configure)).rejects.toThrow('configure_world denied: only a world admin may do this');
-    await expect(world.admin.conn.reducers.configureWorld({ ...configure, trustedIssuers: [] })).rejects.toThrow('at least one control issuer');
-    await expect(world.admin.conn.reducers.configureWorld({ ...configure, trustedIssuers: ['not a url'] })).rejects.toThrow('must be an http(s) URL');
-    await expect(world.admin.conn.reducers.configureWorld({ ...configure, heartbeatIntervalMs: 30_000, presenceTtlMs: 20_000 })).rejects.toThrow(
-      'presence_ttl_ms must be longer than heartbeat_interval_ms',
-    );
+    await refused(node.conn.reducers.configureWorld(configure), 'not_admin', 'configure_world denied: only a world admin may do this');
+    await refused(world.admin.conn.reducers.configureWorld({ ...configure, trustedIssuers: [] }), 'invalid_argument', 'at least one control issuer');
+    await refused(world.admin.conn.reducers.configureWorld({ ...configure, trustedIssuers: ['not a url'] }), 'invalid_argument', 'must be an http(s) URL');
+    await refused(world.admin.conn.reducers.configureWorld({ ...configure, heartbeatIntervalMs: 30_000, presenceTtlMs: 20_000 }), 'invalid_argument', 'presence_ttl_ms must be longer than heartbeat_interval_ms');
     await world.admin.conn.reducers.configureWorld(configure);
     await node.conn.reducers.joinWorld({ displayName: 'n', version: '1', region: '' });
     await subscribe(node.conn, ['SELECT * FROM world_settings', 'SELECT * FROM autopilot_node']);
@@ -49,11 +46,11 @@ describe('an unconfigured world', () => {
   it('lets only admins manage admins, and never removes the last one', async () => {
     const { token } = await world.login();
     const node = await world.connect(token);
-    await expect(node.conn.reducers.addWorldAdmin({ admin: node.identity })).rejects.toThrow('add_world_admin denied');
-    await expect(world.admin.conn.reducers.removeWorldAdmin({ admin: world.admin.identity })).rejects.toThrow('the last admin cannot be removed');
+    await refused(node.conn.reducers.addWorldAdmin({ admin: node.identity }), 'not_admin', 'add_world_admin denied');
+    await refused(world.admin.conn.reducers.removeWorldAdmin({ admin: world.admin.identity }), 'invalid_state', 'the last admin cannot be removed');
     await world.admin.conn.reducers.addWorldAdmin({ admin: node.identity });
     await node.conn.reducers.removeWorldAdmin({ admin: world.admin.identity });
-    await expect(world.admin.conn.reducers.addWorldAdmin({ admin: world.admin.identity })).rejects.toThrow('only a world admin');
+    await refused(world.admin.conn.reducers.addWorldAdmin({ admin: world.admin.identity }), 'not_admin', 'only a world admin');
   });
 });
 
@@ -223,7 +220,7 @@ describe('denial of every reducer without the right claim', () => {
     it(`${name} without ${scope} is refused and writes nothing`, async () => {
       const node = nodesWithout.get(scope)!;
       const before = stateHash(world.host.module);
-      await expect(call(node)).rejects.toThrow(`${name} denied: token lacks scope ${scope}`);
+      await refused(call(node), 'missing_scope', `${name} denied: token lacks scope ${scope}`);
       expect(stateHash(world.host.module)).toBe(before);
     });
   }
@@ -231,7 +228,7 @@ describe('denial of every reducer without the right claim', () => {
   for (const [name, call] of Object.entries(adminCases)) {
     it(`${name} by a non-admin with every scope is refused and writes nothing`, async () => {
       const before = stateHash(world.host.module);
-      await expect(call(owner)).rejects.toThrow(`${name} denied: only a world admin may do this`);
+      await refused(call(owner), 'not_admin', `${name} denied: only a world admin may do this`);
       expect(stateHash(world.host.module)).toBe(before);
     });
   }
@@ -247,8 +244,10 @@ describe('denial of every reducer without the right claim', () => {
     });
     try {
       const before = stateHash(world.host.module);
-      await expect(anonymous.conn.reducers.joinWorld({ displayName: 'anon', version: '', region: '' })).rejects.toThrow(
-        /join_world denied: token issuer "localhost" is not trusted by this world/,
+      await refused(
+        anonymous.conn.reducers.joinWorld({ displayName: 'anon', version: '', region: '' }),
+        'untrusted_issuer',
+        'join_world denied: token issuer "localhost" is not trusted by this world',
       );
       expect(stateHash(world.host.module)).toBe(before);
     } finally {
@@ -266,7 +265,7 @@ describe('denial of every reducer without the right claim', () => {
       const def = module.catalog.reducerByName.get(name)!;
       const before = stateHash(module);
       const outcome = module.runReducer(def, new Uint8Array(args), caller);
-      expect(outcome).toMatchObject({ kind: 'user_error', message: `${name} denied: runs only on its schedule` });
+      expect(outcome).toMatchObject({ kind: 'user_error', message: formatWorldError('scheduler_only', `${name} denied: runs only on its schedule`) });
       expect(stateHash(module)).toBe(before);
     }
   });

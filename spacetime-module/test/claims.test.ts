@@ -1,6 +1,7 @@
 // Token claim checks, on the host's ModuleHost with hand-made claims (the real control service
 // never mints most of these; the module must still refuse them).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatWorldError, type WorldErrorCode } from '../src/errors';
 import { startDirectWorld, type DirectWorld } from './support/direct';
 import { stateHash } from './support/state';
 
@@ -13,19 +14,19 @@ describe('token claims', () => {
   });
   afterAll(() => world?.close());
 
-  const cases: [string, Record<string, unknown>, string][] = [
-    ['an untrusted issuer', { iss: 'http://other.test' }, 'token issuer "http://other.test" is not trusted by this world'],
-    ['an expired control token', { control_exp: 1_000 }, 'token expired: log in again and reconnect'],
-    ['no control_exp claim', { control_exp: undefined }, 'token has no valid control_exp claim'],
+  const cases: [string, Record<string, unknown>, WorldErrorCode | '', string][] = [
+    ['an untrusted issuer', { iss: 'http://other.test' }, 'untrusted_issuer', 'token issuer "http://other.test" is not trusted by this world'],
+    ['an expired control token', { control_exp: 1_000 }, 'token_expired', 'token expired: log in again and reconnect'],
+    ['no control_exp claim', { control_exp: undefined }, 'invalid_claims', 'token has no valid control_exp claim'],
     // The host's 60 s connection token must not cut a session short: only control_exp counts.
-    ['(accepted) a connection exp long past', { exp: 1_000, expectOk: true }, ''],
-    ['sub that is not the nostr pubkey', { sub: 'f'.repeat(64) }, 'token sub does not match its nostr_pubkey claim'],
-    ['a malformed nostr_pubkey', { nostr_pubkey: 'npub1xyz', sub: 'npub1xyz' }, 'token has no valid nostr_pubkey claim'],
-    ['no session_id', { session_id: undefined }, 'token has no valid session_id claim'],
-    ['no device_id', { device_id: '' }, 'token has no valid device_id claim'],
-    ['scopes that are not a list', { scopes: 'world:join' }, 'token has no valid scopes claim'],
+    ['(accepted) a connection exp long past', { exp: 1_000, expectOk: true }, '', ''],
+    ['sub that is not the nostr pubkey', { sub: 'f'.repeat(64) }, 'invalid_claims', 'token sub does not match its nostr_pubkey claim'],
+    ['a malformed nostr_pubkey', { nostr_pubkey: 'npub1xyz', sub: 'npub1xyz' }, 'invalid_claims', 'token has no valid nostr_pubkey claim'],
+    ['no session_id', { session_id: undefined }, 'invalid_claims', 'token has no valid session_id claim'],
+    ['no device_id', { device_id: '' }, 'invalid_claims', 'token has no valid device_id claim'],
+    ['scopes that are not a list', { scopes: 'world:join' }, 'invalid_claims', 'token has no valid scopes claim'],
   ];
-  cases.forEach(([label, { expectOk, ...claims }, reason], index) => {
+  cases.forEach(([label, { expectOk, ...claims }, code, reason], index) => {
     if (expectOk) {
       it(`accepts ${label}`, () => {
         const actor = world.connect(10 + index, undefined, claims);
@@ -36,7 +37,7 @@ describe('token claims', () => {
     it(`refuses ${label}, writing nothing`, () => {
       const actor = world.connect(10 + index, undefined, claims);
       const before = stateHash(world.module);
-      expect(world.call(actor, 'join_world', JOIN)).toEqual({ ok: false, message: `join_world denied: ${reason}` });
+      expect(world.call(actor, 'join_world', JOIN)).toEqual({ ok: false, message: formatWorldError(code as WorldErrorCode, `join_world denied: ${reason}`) });
       expect(stateHash(world.module)).toBe(before);
     });
   });
@@ -45,7 +46,10 @@ describe('token claims', () => {
     const first = world.connect(1, undefined, { session_id: 'shared-session' });
     world.must(first, 'join_world', JOIN);
     const second = world.connect(2, undefined, { session_id: 'shared-session' });
-    expect(world.call(second, 'join_world', JOIN)).toEqual({ ok: false, message: 'join_world denied: session shared-session belongs to another node' });
+    expect(world.call(second, 'join_world', JOIN)).toEqual({
+      ok: false,
+      message: formatWorldError('not_owner', 'join_world denied: session shared-session belongs to another node'),
+    });
   });
 
   it('accepts the same claims once they are well formed, and a rejoin is idempotent', () => {

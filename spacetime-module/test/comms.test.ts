@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENESIS_HASH, verifyMessageChain } from '../src/canonical';
 import { stateHash } from './support/state';
-import { ALL_SCOPES, startWorld, subscribe, until, type World, type WorldNode } from './support/world';
+import { ALL_SCOPES, startWorld, subscribe, until, type World, type WorldNode, refused } from './support/world';
 
 const INBOX = ['SELECT * FROM my_channels', 'SELECT * FROM my_messages', 'SELECT * FROM my_channel_participants', 'SELECT * FROM public_channels'];
 
@@ -55,8 +55,8 @@ describe('comms', () => {
     expect([...alice.conn.db.myChannels.iter()].filter((c) => c.idempotencyKey === 'retries')).toHaveLength(1);
 
     const before = stateHash(world.host.module);
-    await expect(send(alice, channelId, 'retry-key-1', 'different text')).rejects.toThrow('idempotency_key was already used for a different message');
-    await expect(send(bob, channelId, 'retry-key-1', 'only once')).rejects.toThrow('idempotency_key was already used by another sender');
+    await refused(send(alice, channelId, 'retry-key-1', 'different text'), 'duplicate_key', 'idempotency_key was already used for a different message');
+    await refused(send(bob, channelId, 'retry-key-1', 'only once'), 'duplicate_key', 'idempotency_key was already used by another sender');
     expect(stateHash(world.host.module)).toBe(before);
   });
 
@@ -95,12 +95,10 @@ describe('comms', () => {
     await expect(subscribe(carol.conn, ['SELECT * FROM message_event'])).rejects.toBeTruthy();
 
     const before = stateHash(world.host.module);
-    await expect(carol.conn.reducers.joinChannel({ channelId })).rejects.toThrow(`join_channel denied: no public channel ${channelId}`);
-    await expect(send(carol, channelId, 'carol-1', 'let me in')).rejects.toThrow(`publish_message denied: not a participant of channel ${channelId}`);
-    await expect(carol.conn.reducers.ackMessage({ channelId, seenSeq: 1n, ackedSeq: 1n })).rejects.toThrow('ack_message denied: not a participant');
-    await expect(bob.conn.reducers.addChannelParticipant({ channelId, participant: carol.identity })).rejects.toThrow(
-      'only the channel owner may add people to a private channel',
-    );
+    await refused(carol.conn.reducers.joinChannel({ channelId }), 'not_found', `join_channel denied: no public channel ${channelId}`);
+    await refused(send(carol, channelId, 'carol-1', 'let me in'), 'not_member', `publish_message denied: not a participant of channel ${channelId}`);
+    await refused(carol.conn.reducers.ackMessage({ channelId, seenSeq: 1n, ackedSeq: 1n }), 'not_member', 'ack_message denied: not a participant');
+    await refused(bob.conn.reducers.addChannelParticipant({ channelId, participant: carol.identity }), 'not_owner', 'only the channel owner may add people to a private channel');
     expect(stateHash(world.host.module)).toBe(before);
 
     // The owner adds carol: history becomes visible to her; bob leaves: it disappears for him.
@@ -119,15 +117,15 @@ describe('comms', () => {
     await bob.conn.reducers.ackMessage({ channelId, seenSeq: 1n, ackedSeq: 1n });
     await until(() => [...bob.conn.db.myCheckpoints.iter()].some((c) => c.channelId === channelId), 'checkpoint row');
     expect([...bob.conn.db.myCheckpoints.iter()].find((c) => c.channelId === channelId)).toMatchObject({ lastSeenSeq: 3n, lastAckedSeq: 2n });
-    await expect(bob.conn.reducers.ackMessage({ channelId, seenSeq: 4n, ackedSeq: 4n })).rejects.toThrow('has no seq 4 yet (last is 3)');
+    await refused(bob.conn.reducers.ackMessage({ channelId, seenSeq: 4n, ackedSeq: 4n }), 'invalid_argument', 'has no seq 4 yet (last is 3)');
   });
 
   it('closes channels: only owners may, and closed channels take no messages', async () => {
     const channelId = await openChannel(alice, 'closing', { participants: [bob] });
-    await expect(bob.conn.reducers.closeChannel({ channelId })).rejects.toThrow('is not yours to close');
+    await refused(bob.conn.reducers.closeChannel({ channelId }), 'not_owner', 'is not yours to close');
     await alice.conn.reducers.closeChannel({ channelId });
     await alice.conn.reducers.closeChannel({ channelId });
-    await expect(send(bob, channelId, 'closed-1', 'late')).rejects.toThrow(`channel ${channelId} is closed`);
+    await refused(send(bob, channelId, 'closed-1', 'late'), 'invalid_state', `channel ${channelId} is closed`);
   });
 
   it('mirrors messages of mirrored channels into the bridge outbox for the mirror worker', async () => {
@@ -136,8 +134,7 @@ describe('comms', () => {
     await Promise.all([worker, plain].map((n) => subscribe(n.conn, ['SELECT * FROM bridge_pending', 'SELECT * FROM my_bridge_events'])));
     await subscribe(alice.conn, ['SELECT * FROM my_bridge_events']);
 
-    await expect(
-      plain.conn.reducers.openChannel({
+    await refused(plain.conn.reducers.openChannel({
         idempotencyKey: 'mirror-denied',
         workspaceId: 0n,
         name: 'm',
@@ -146,9 +143,8 @@ describe('comms', () => {
         isPrivate: false,
         mirrorToNostr: true,
         participants: [],
-      }),
-    ).rejects.toThrow('mirror_to_nostr needs scope bridge:publish');
-    await expect(openChannel(alice, 'mirror-private', { isPrivate: true, mirror: true })).rejects.toThrow('a private channel cannot be mirrored');
+      }), 'missing_scope', 'mirror_to_nostr needs scope bridge:publish');
+    await refused(openChannel(alice, 'mirror-private', { isPrivate: true, mirror: true }), 'invalid_argument', 'a private channel cannot be mirrored');
 
     const channelId = await openChannel(alice, 'mirrored', { mirror: true });
     await send(alice, channelId, 'mirrored-1', 'hello nostr');
@@ -159,16 +155,12 @@ describe('comms', () => {
     expect(plain.conn.db.bridgePending.count()).toBe(0n);
 
     const eventId = 'ab'.repeat(32);
-    await expect(
-      plain.conn.reducers.markBridgeEventPublished({ outboxId: pending.outboxId, nostrEventId: eventId, relay: 'wss://relay.test' }),
-    ).rejects.toThrow('lacks scope bridge:publish');
+    await refused(plain.conn.reducers.markBridgeEventPublished({ outboxId: pending.outboxId, nostrEventId: eventId, relay: 'wss://relay.test' }), 'missing_scope', 'lacks scope bridge:publish');
     await worker.conn.reducers.markBridgeEventFailed({ outboxId: pending.outboxId, error: 'relay timeout' });
     await until(() => [...worker.conn.db.bridgePending.iter()].some((r) => r.state === 'failed'), 'failed row stays queued');
     await worker.conn.reducers.markBridgeEventPublished({ outboxId: pending.outboxId, nostrEventId: eventId, relay: 'wss://relay.test' });
     await worker.conn.reducers.markBridgeEventPublished({ outboxId: pending.outboxId, nostrEventId: eventId, relay: 'wss://relay.test' });
-    await expect(
-      worker.conn.reducers.markBridgeEventPublished({ outboxId: pending.outboxId, nostrEventId: 'cd'.repeat(32), relay: '' }),
-    ).rejects.toThrow(`was already published as ${eventId}`);
+    await refused(worker.conn.reducers.markBridgeEventPublished({ outboxId: pending.outboxId, nostrEventId: 'cd'.repeat(32), relay: '' }), 'invalid_state', `was already published as ${eventId}`);
     await until(() => worker.conn.db.bridgePending.count() === 0n, 'published row leaves the queue');
     await until(() => [...alice.conn.db.myBridgeEvents.iter()].some((r) => r.state === 'published'), 'author sees it published');
     expect([...alice.conn.db.myBridgeEvents.iter()][0]).toMatchObject({ nostrEventId: eventId, attempts: 2, relay: 'wss://relay.test' });
@@ -178,9 +170,7 @@ describe('comms', () => {
     await worker.conn.reducers.enqueueNostrBridgeEvent(direct);
     await worker.conn.reducers.enqueueNostrBridgeEvent(direct);
     await until(() => worker.conn.db.bridgePending.count() === 1n, 'one direct event');
-    await expect(worker.conn.reducers.enqueueNostrBridgeEvent({ ...direct, content: 'changed' })).rejects.toThrow('already used for a different event');
-    await expect(worker.conn.reducers.enqueueNostrBridgeEvent({ ...direct, idempotencyKey: 'direct-2', tagsJson: '{"t":1}' })).rejects.toThrow(
-      'tags_json must be a JSON array of string arrays',
-    );
+    await refused(worker.conn.reducers.enqueueNostrBridgeEvent({ ...direct, content: 'changed' }), 'duplicate_key', 'already used for a different event');
+    await refused(worker.conn.reducers.enqueueNostrBridgeEvent({ ...direct, idempotencyKey: 'direct-2', tagsJson: '{"t":1}' }), 'invalid_argument', 'tags_json must be a JSON array of string arrays');
   });
 });

@@ -1,7 +1,7 @@
 // Compute coordination through the real host and SDK: ads, provider-scoped inboxes, accept /
 // complete, reject and release, targeted requests, cancel, SLA expiry and idempotent requests.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorld, subscribe, until, type World, type WorldNode } from './support/world';
+import { startWorld, subscribe, until, type World, type WorldNode, refused } from './support/world';
 
 const VIEWS = ['SELECT * FROM compute_inbox', 'SELECT * FROM my_compute_requests', 'SELECT * FROM my_compute_assignments', 'SELECT * FROM capability_ad'];
 
@@ -54,22 +54,20 @@ describe('compute coordination', () => {
     const id = await request();
     await until(() => inbox(cpu).includes(id) && inbox(cpu2).includes(id), 'both cpu providers see it');
     expect(inbox(gpu)).not.toContain(id);
-    await expect(gpu.conn.reducers.acceptCompute({ requestId: id })).rejects.toThrow(`request ${id} is not offered to you`);
+    await refused(gpu.conn.reducers.acceptCompute({ requestId: id }), 'not_found', `request ${id} is not offered to you`);
 
     await cpu.conn.reducers.acceptCompute({ requestId: id });
     await cpu.conn.reducers.acceptCompute({ requestId: id });
     await until(() => requestRow(id).status === 'assigned', 'assigned');
     await until(() => !inbox(cpu2).includes(id), 'gone from the other inbox');
     expect(inbox(cpu)).toContain(id);
-    await expect(cpu2.conn.reducers.acceptCompute({ requestId: id })).rejects.toThrow(`request ${id} is assigned`);
-    await expect(cpu2.conn.reducers.completeCompute({ requestId: id, success: true, resultRef: 'x', resultHash: '', reason: '' })).rejects.toThrow(
-      'is not assigned to you',
-    );
+    await refused(cpu2.conn.reducers.acceptCompute({ requestId: id }), 'invalid_state', `request ${id} is assigned`);
+    await refused(cpu2.conn.reducers.completeCompute({ requestId: id, success: true, resultRef: 'x', resultHash: '', reason: '' }), 'not_owner', 'is not assigned to you');
 
     const result = { requestId: id, success: true, resultRef: 'blob://result/1', resultHash: 'ef'.repeat(32), reason: '' };
     await cpu.conn.reducers.completeCompute(result);
     await cpu.conn.reducers.completeCompute(result);
-    await expect(cpu.conn.reducers.completeCompute({ ...result, resultRef: 'blob://other' })).rejects.toThrow('already reported as completed');
+    await refused(cpu.conn.reducers.completeCompute({ ...result, resultRef: 'blob://other' }), 'invalid_state', 'already reported as completed');
     await until(() => requestRow(id).status === 'completed', 'completed');
     const assignments = [...requester.conn.db.myComputeAssignments.iter()].filter((a) => a.requestId === id);
     expect(assignments).toHaveLength(1);
@@ -98,17 +96,17 @@ describe('compute coordination', () => {
     const id = await request({ target: cpu2, policyClass: 'anything' });
     await until(() => inbox(cpu2).includes(id), 'target sees it');
     expect(inbox(cpu)).not.toContain(id);
-    await expect(cpu.conn.reducers.acceptCompute({ requestId: id })).rejects.toThrow('not offered to you');
+    await refused(cpu.conn.reducers.acceptCompute({ requestId: id }), 'not_found', 'not offered to you');
     await cpu2.conn.reducers.rejectCompute({ requestId: id, reason: 'no' });
     await until(() => requestRow(id).status === 'rejected', 'rejected');
   });
 
   it('lets the requester cancel, and expires requests past their SLA', async () => {
     const cancelled = await request();
-    await expect(cpu.conn.reducers.cancelCompute({ requestId: cancelled })).rejects.toThrow('no request');
+    await refused(cpu.conn.reducers.cancelCompute({ requestId: cancelled }), 'not_owner', 'no request');
     await requester.conn.reducers.cancelCompute({ requestId: cancelled });
     await until(() => requestRow(cancelled).status === 'cancelled', 'cancelled');
-    await expect(cpu.conn.reducers.acceptCompute({ requestId: cancelled })).rejects.toThrow('is cancelled');
+    await refused(cpu.conn.reducers.acceptCompute({ requestId: cancelled }), 'invalid_state', 'is cancelled');
 
     const slow = await request({ slaMs: 200 });
     await cpu.conn.reducers.acceptCompute({ requestId: slow });
@@ -129,7 +127,7 @@ describe('compute coordination', () => {
     const id = await request({ workspaceId });
     await until(() => inbox(cpu2).includes(id), 'member provider sees it');
     expect(inbox(cpu)).not.toContain(id);
-    await expect(requester.conn.reducers.requestCompute({
+    await refused(requester.conn.reducers.requestCompute({
       idempotencyKey: 'bad-envelope',
       workspaceId: 0n,
       policyClass: 'cpu-small',
@@ -138,6 +136,6 @@ describe('compute coordination', () => {
       maxPriceMsats: 0n,
       slaMs: 0,
       targetProvider: undefined,
-    })).rejects.toThrow('job_envelope must be valid JSON');
+    }), 'invalid_argument', 'job_envelope must be valid JSON');
   });
 });

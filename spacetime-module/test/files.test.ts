@@ -5,7 +5,7 @@ import { contentHash, GENESIS_HASH, rangeHash } from '@autopilot/line-ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayFileOps } from '../src/replay';
 import { stateHash } from './support/state';
-import { startWorld, subscribe, until, type World, type WorldNode } from './support/world';
+import { startWorld, subscribe, until, type World, type WorldNode, refused } from './support/world';
 
 const VIEWS = [
   'SELECT * FROM my_files',
@@ -78,10 +78,10 @@ describe('shared files', () => {
     const head = fileOf(viewer, 'chain.txt')!;
     const replayed = replayFileOps({ version: 0n, content: '', opHash: GENESIS_HASH }, opsOf(viewer, head.fileId));
     expect(replayed).toEqual({ ok: true, version: 3n, content: head.content, contentHash: head.contentHash, opHash: head.lastOpHash });
-    await expect(apply(owner, 'missing.txt', 2n, [replace(0, 1, ['x'])])).rejects.toThrow('create it with expected_base_version 0');
-    await expect(apply(owner, 'chain.txt', 9n, [replace(0, 1, ['x'])])).rejects.toThrow('is ahead of head version 3');
-    await expect(apply(owner, 'chain.txt', 3n, [replace(20, 1, ['x'])])).rejects.toThrow('version 3 has 11 lines');
-    await expect(apply(owner, '../escape.txt', 0n, [replace(0, 1, ['x'])])).rejects.toThrow("without empty, '.' or '..' segments");
+    await refused(apply(owner, 'missing.txt', 2n, [replace(0, 1, ['x'])]), 'not_found', 'create it with expected_base_version 0');
+    await refused(apply(owner, 'chain.txt', 9n, [replace(0, 1, ['x'])]), 'stale_version', 'is ahead of head version 3');
+    await refused(apply(owner, 'chain.txt', 3n, [replace(20, 1, ['x'])]), 'invalid_argument', 'version 3 has 11 lines');
+    await refused(apply(owner, '../escape.txt', 0n, [replace(0, 1, ['x'])]), 'invalid_argument', "without empty, '.' or '..' segments");
   });
 
   it('applies a retried op id once', async () => {
@@ -89,7 +89,7 @@ describe('shared files', () => {
     await Promise.all(Array.from({ length: 5 }, () => apply(editor, 'retry.txt', 1n, [replace(3, 1, ['retried'])], { opId: 'same-op' })));
     await until(() => fileOf(owner, 'retry.txt')?.version === 2n, 'one new version');
     expect(opsOf(owner, file.fileId)).toHaveLength(2);
-    await expect(apply(owner, 'retry.txt', 1n, [replace(3, 1, ['retried'])], { opId: 'same-op' })).rejects.toThrow('op_id was already used by another node');
+    await refused(apply(owner, 'retry.txt', 1n, [replace(3, 1, ['retried'])], { opId: 'same-op' }), 'duplicate_key', 'op_id was already used by another node');
   });
 
   it('rebases a stale edit that touches no changed line, and records it as rebased', async () => {
@@ -149,17 +149,15 @@ describe('shared files', () => {
     const resolve = (node: WorldNode, ticketId: bigint, resolution: string, opId = '', expectedBaseVersion = 0n, ops: ReturnType<typeof replace>[] = []) =>
       node.conn.reducers.resolveConflict({ ticketId, resolution, opId, expectedBaseVersion, ops });
 
-    await expect(resolve(viewer, ticketA.ticketId, 'accept_head')).rejects.toThrow('lacks files:write');
+    await refused(resolve(viewer, ticketA.ticketId, 'accept_head'), 'lacks_capability', 'lacks files:write');
     await resolve(editor, ticketA.ticketId, 'accept_head');
     await resolve(editor, ticketA.ticketId, 'accept_head');
     await until(() => ticketsOf(owner, file.fileId).find((t) => t.ticketId === ticketA.ticketId)?.status === 'resolved', 'A resolved');
     expect(fileOf(owner, 'resolve.txt')!.version).toBe(2n);
-    await expect(resolve(editor, ticketA.ticketId, 'patch', 'late-patch', 2n, [replace(2, 1, ['x'])])).rejects.toThrow('was already resolved (accept_head)');
+    await refused(resolve(editor, ticketA.ticketId, 'patch', 'late-patch', 2n, [replace(2, 1, ['x'])]), 'invalid_state', 'was already resolved (accept_head)');
 
-    await expect(resolve(editor, ticketB.ticketId, 'patch', 'patch-b', 1n, [replace(2, 1, ['merged'])])).rejects.toThrow(
-      'head is at version 2; write the patch against it',
-    );
-    await expect(resolve(editor, ticketB.ticketId, 'rebase')).rejects.toThrow('resolution must be one of accept_head, patch');
+    await refused(resolve(editor, ticketB.ticketId, 'patch', 'patch-b', 1n, [replace(2, 1, ['merged'])]), 'stale_version', 'head is at version 2; write the patch against it');
+    await refused(resolve(editor, ticketB.ticketId, 'rebase'), 'invalid_argument', 'resolution must be one of accept_head, patch');
     await resolve(owner, ticketB.ticketId, 'patch', 'patch-b', 2n, [replace(2, 1, ['theirs + ours B'])]);
     await resolve(owner, ticketB.ticketId, 'patch', 'patch-b', 2n, [replace(2, 1, ['theirs + ours B'])]);
     await until(() => fileOf(editor, 'resolve.txt')?.version === 3n, 'patch applied');
@@ -181,9 +179,7 @@ describe('shared files', () => {
       if (!result.ok) throw new Error(result.message);
       return result.hash;
     };
-    await expect(apply(editor, 'ranges.txt', 1n, [replace(3, 1, ['x'])], { rangeHashes: [{ start: 3, end: 4, hash: hashOf(4, 5) }] })).rejects.toThrow(
-      'base lines [3, 4) do not hash to',
-    );
+    await refused(apply(editor, 'ranges.txt', 1n, [replace(3, 1, ['x'])], { rangeHashes: [{ start: 3, end: 4, hash: hashOf(4, 5) }] }), 'stale_version', 'base lines [3, 4) do not hash to');
     await apply(owner, 'ranges.txt', 1n, [replace(0, 0, ['new first line'])]);
     // Stale by one version; lines 3..4 moved down by one but are unchanged: accepted.
     await apply(editor, 'ranges.txt', 1n, [replace(3, 1, ['three'])], { rangeHashes: [{ start: 3, end: 5, hash: hashOf(3, 5) }] });
@@ -213,16 +209,12 @@ describe('shared files', () => {
   it('enforces workspace roles and hides files from non-members', async () => {
     await createFile('roles.txt');
     const before = stateHash(world.host.module);
-    await expect(apply(viewer, 'roles.txt', 1n, [replace(0, 1, ['x'])])).rejects.toThrow(`role viewer in workspace ${workspaceId} lacks files:write`);
-    await expect(apply(outsider, 'roles.txt', 1n, [replace(0, 1, ['x'])])).rejects.toThrow(`not a member of workspace ${workspaceId}`);
-    await expect(editor.conn.reducers.inviteMember({ workspaceId, member: outsider.identity, role: 'viewer', capabilities: [] })).rejects.toThrow(
-      'lacks members:manage',
-    );
-    await expect(owner.conn.reducers.inviteMember({ workspaceId, member: outsider.identity, role: 'viewer', capabilities: ['files:write'] })).rejects.toThrow(
-      'role viewer cannot hold files:write',
-    );
-    await expect(owner.conn.reducers.removeMember({ workspaceId, member: owner.identity })).rejects.toThrow('the owner cannot leave or be removed');
-    await expect(owner.conn.reducers.createWorkspace({ slug: 'docs', name: 'Other' })).rejects.toThrow('slug "docs" is taken');
+    await refused(apply(viewer, 'roles.txt', 1n, [replace(0, 1, ['x'])]), 'lacks_capability', `role viewer in workspace ${workspaceId} lacks files:write`);
+    await refused(apply(outsider, 'roles.txt', 1n, [replace(0, 1, ['x'])]), 'not_member', `not a member of workspace ${workspaceId}`);
+    await refused(editor.conn.reducers.inviteMember({ workspaceId, member: outsider.identity, role: 'viewer', capabilities: [] }), 'lacks_capability', 'lacks members:manage');
+    await refused(owner.conn.reducers.inviteMember({ workspaceId, member: outsider.identity, role: 'viewer', capabilities: ['files:write'] }), 'invalid_argument', 'role viewer cannot hold files:write');
+    await refused(owner.conn.reducers.removeMember({ workspaceId, member: owner.identity }), 'invalid_state', 'the owner cannot leave or be removed');
+    await refused(owner.conn.reducers.createWorkspace({ slug: 'docs', name: 'Other' }), 'duplicate_key', 'slug "docs" is taken');
     expect(stateHash(world.host.module)).toBe(before);
     expect(outsider.conn.db.myFiles.count()).toBe(0n);
     expect(outsider.conn.db.myFileOps.count()).toBe(0n);
@@ -244,8 +236,8 @@ describe('shared files', () => {
     await until(() => seen.length === 2, 'viewer receives both events');
     expect(seen).toEqual(['cursor@2:5', 'soft_lock@4:5']);
     expect(viewer.conn.db.presenceEvent.count()).toBe(0n);
-    await expect(viewer.conn.reducers.publishPresence({ ...cursor, kind: 'soft_lock' })).rejects.toThrow('lacks files:write');
-    await expect(outsider.conn.reducers.publishPresence(cursor)).rejects.toThrow('not a member');
-    await expect(editor.conn.reducers.publishPresence({ ...cursor, kind: 'dance' })).rejects.toThrow('kind must be one of');
+    await refused(viewer.conn.reducers.publishPresence({ ...cursor, kind: 'soft_lock' }), 'lacks_capability', 'lacks files:write');
+    await refused(outsider.conn.reducers.publishPresence(cursor), 'not_member', 'not a member');
+    await refused(editor.conn.reducers.publishPresence({ ...cursor, kind: 'dance' }), 'invalid_argument', 'kind must be one of');
   });
 });

@@ -2,7 +2,7 @@
 // silent nodes go offline on the sweep schedule, heartbeats keep nodes online or bring them back,
 // disconnect and leave_world take a node offline at once. Also peer links.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, startWorld, subscribe, until, type World, type WorldNode } from './support/world';
+import { sleep, startWorld, subscribe, until, type World, type WorldNode, refused } from './support/world';
 
 const TUNABLES = { heartbeatIntervalMs: 150, presenceTtlMs: 800, presenceSweepMs: 100 };
 
@@ -45,7 +45,7 @@ describe('presence', () => {
     await quiet.conn.reducers.heartbeat({ status: 'away' });
     await until(() => statusOf(quiet) === 'away', 'quiet is back (away)');
     expect([...quiet.conn.db.mySessions.iter()].map((s) => s.status)).toEqual(['active']);
-    await expect(quiet.conn.reducers.heartbeat({ status: 'sleeping' })).rejects.toThrow('status must be one of online, away, busy');
+    await refused(quiet.conn.reducers.heartbeat({ status: 'sleeping' }), 'invalid_argument', 'status must be one of online, away, busy');
   });
 
   it('takes a node offline on disconnect and on leave_world', async () => {
@@ -85,9 +85,9 @@ describe('presence', () => {
     await until(() => b.conn.db.myPeerLinks.count() === 1n, 'b sees the request');
     const link = [...b.conn.db.myPeerLinks.iter()][0]!;
     expect(link).toMatchObject({ status: 'requested', kind: 'direct' });
-    await expect(a.conn.reducers.acceptPeerLink({ linkId: link.linkId })).rejects.toThrow('no link');
-    await expect(c.conn.reducers.closePeerLink({ linkId: link.linkId })).rejects.toThrow('no link');
-    await expect(a.conn.reducers.requestPeerLink({ peer: a.identity, kind: 'direct' })).rejects.toThrow('cannot link a node to itself');
+    await refused(a.conn.reducers.acceptPeerLink({ linkId: link.linkId }), 'not_owner', 'no link');
+    await refused(c.conn.reducers.closePeerLink({ linkId: link.linkId }), 'not_owner', 'no link');
+    await refused(a.conn.reducers.requestPeerLink({ peer: a.identity, kind: 'direct' }), 'invalid_argument', 'cannot link a node to itself');
     await b.conn.reducers.acceptPeerLink({ linkId: link.linkId });
     await until(() => [...a.conn.db.myPeerLinks.iter()][0]?.status === 'active', 'a sees it active');
     await a.conn.reducers.closePeerLink({ linkId: link.linkId });

@@ -9,6 +9,7 @@ import type { Identity } from 'spacetimedb';
 import { startControl, type ControlHandle } from '@autopilot/control';
 import { startHost, type RunningHost } from '@autopilot/spacetime-host';
 import { MODULE_DIR } from '../../scripts/bindings';
+import { parseWorldError, type WorldErrorCode } from '../../src/errors';
 import * as worldBindings from '../../../packages/world-client/src/module_bindings/index';
 
 type WorldBindings = typeof worldBindings;
@@ -164,4 +165,20 @@ export async function until(predicate: () => boolean, what: string, ms = 5000): 
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Asserts that a reducer call is refused with `code` (read with parseWorldError, as clients do)
+ * and that the text for people still contains `text`.
+ */
+export async function refused(call: Promise<unknown>, code: WorldErrorCode, text: string): Promise<void> {
+  const error = await call.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  if (!(error instanceof Error)) throw new Error(`expected a refusal [${code}] ${text}, but the call succeeded`);
+  const parsed = parseWorldError(error.message);
+  if (parsed.code !== code || !parsed.message.includes(text)) {
+    throw new Error(`expected a refusal [${code}] …${text}…, got: ${error.message}`);
+  }
 }

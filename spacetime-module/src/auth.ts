@@ -3,7 +3,7 @@
 // minted by the control service whose issuer the admin trusted with configure_world.
 import type { Identity } from 'spacetimedb';
 import { type Infer, type InferSchema, type ReducerCtx, type ViewCtx } from 'spacetimedb/server';
-import { CONFIG_ROW_ID, Scope, type Capability } from './constants';
+import { CLOCK_SKEW_SECONDS, CONFIG_ROW_ID, Scope, type Capability } from './constants';
 import spacetimedb, { autopilot_node, workspace_member, world_config } from './schema';
 import { isHex64 } from './validate';
 import type { WorldErrorCode } from './errors';
@@ -78,6 +78,17 @@ export function readClaims(ctx: Ctx, config: ConfigRow): ClaimsResult {
   const expiresAt = BigInt(exp);
   if (expiresAt * 1_000_000n <= ctx.timestamp.microsSinceUnixEpoch) {
     return { ok: false, code: 'token_expired', reason: 'token expired: log in again and reconnect' };
+  }
+  // A token minted in the future (a control clock far ahead, or a forged iat to outlive a
+  // revocation watermark) is refused beyond the allowed skew.
+  const latest = ctx.timestamp.microsSinceUnixEpoch + BigInt(CLOCK_SKEW_SECONDS) * 1_000_000n;
+  for (const claim of ['iat', 'nbf'] as const) {
+    const value = payload[claim];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value)) return { ok: false, code: 'invalid_claims', reason: `token has no valid ${claim} claim` };
+    if (BigInt(Math.floor(value)) * 1_000_000n > latest) {
+      return { ok: false, code: 'token_not_yet_valid', reason: `token ${claim} lies more than ${CLOCK_SKEW_SECONDS} s in the future: check the clocks` };
+    }
   }
   return {
     ok: true,

@@ -1,8 +1,9 @@
 // The Nostr bridge outbox. Rows are enqueued by publish_message (channels with mirror_to_nostr)
 // or directly; the mirror worker (a node whose token carries bridge:publish) reads pending rows
 // through the bridge_pending view, publishes them, and marks them published (or failed, to retry).
+// Least privilege: a node may settle its own rows; only a mirror worker or an admin settles others'.
 import { t } from 'spacetimedb/server';
-import { authorizeNode, type Ctx } from './auth';
+import { authorizeNode, isWorldAdmin, type Caller, type Ctx } from './auth';
 import { seatOf } from './comms';
 import { BridgeSource, BridgeState, Limits, Scope } from './constants';
 import { enqueueBridgeEvent } from './outbox';
@@ -47,10 +48,10 @@ export const enqueue_nostr_bridge_event = spacetimedb.reducer(
 export const mark_bridge_event_published = spacetimedb.reducer(
   { outbox_id: t.u64(), nostr_event_id: t.string(), relay: t.string() },
   (ctx, { outbox_id, nostr_event_id, relay }) => {
-    authorizeNode(ctx, 'mark_bridge_event_published', Scope.bridgePublish);
+    const caller = authorizeNode(ctx, 'mark_bridge_event_published');
     checkHex64(nostr_event_id, 'nostr_event_id');
     checkText(relay, 'relay', Limits.shortText, { allowEmpty: true });
-    const row = requireRow(ctx, 'mark_bridge_event_published', outbox_id);
+    const row = requireRow(ctx, 'mark_bridge_event_published', outbox_id, caller);
     if (row.state === BridgeState.published) {
       if (row.nostr_event_id === nostr_event_id) return;
       throw refuse('invalid_state', `mark_bridge_event_published: outbox ${outbox_id} was already published as ${row.nostr_event_id}`);
@@ -70,15 +71,23 @@ export const mark_bridge_event_published = spacetimedb.reducer(
 
 /** Records a failed publish attempt; the row stays in bridge_pending for another try. */
 export const mark_bridge_event_failed = spacetimedb.reducer({ outbox_id: t.u64(), error: t.string() }, (ctx, { outbox_id, error }) => {
-  authorizeNode(ctx, 'mark_bridge_event_failed', Scope.bridgePublish);
+  const caller = authorizeNode(ctx, 'mark_bridge_event_failed');
   checkText(error, 'error', Limits.shortText);
-  const row = requireRow(ctx, 'mark_bridge_event_failed', outbox_id);
+  const row = requireRow(ctx, 'mark_bridge_event_failed', outbox_id, caller);
   if (row.state === BridgeState.published) throw refuse('invalid_state', `mark_bridge_event_failed: outbox ${outbox_id} is already published`);
   ctx.db.bridge_outbox.outbox_id.update({ ...row, state: BridgeState.failed, attempts: row.attempts + 1, last_error: error, updated_at: ctx.timestamp });
 });
 
-function requireRow(ctx: Ctx, action: string, outboxId: bigint) {
+/**
+ * The outbox row, if the caller may settle it: its own row (it enqueued it), or any row for a
+ * mirror worker (bridge:publish) or a world admin. Anyone else gets not_owner.
+ */
+function requireRow(ctx: Ctx, action: string, outboxId: bigint, caller: Caller) {
   const row = ctx.db.bridge_outbox.outbox_id.find(outboxId);
   if (!row) throw refuse('not_found', `${action}: no outbox row ${outboxId}`);
+  const own = row.enqueued_by.isEqual(ctx.sender);
+  if (!own && !caller.claims.scopes.includes(Scope.bridgePublish) && !isWorldAdmin(ctx, ctx.sender)) {
+    throw refuse('not_owner', `${action} denied: outbox row ${outboxId} is not yours and your token lacks scope ${Scope.bridgePublish}`);
+  }
   return row;
 }

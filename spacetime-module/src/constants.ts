@@ -85,6 +85,12 @@ export const DEFAULT_TUNABLES = {
 
 export const CONFIG_ROW_ID = 0;
 
+/**
+ * How far a token's iat/nbf may lie ahead of the world's clock (docs/trust-model.md): clocks of
+ * control, host and clients drift a little; a token from further in the future is refused.
+ */
+export const CLOCK_SKEW_SECONDS = 30;
+
 /** Upper bounds on free-form inputs, so one call cannot bloat the database. */
 export const Limits = {
   idempotencyKey: 128,

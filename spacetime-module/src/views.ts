@@ -132,18 +132,17 @@ export const my_compute_assignments = spacetimedb.view({ public: true }, t.array
  * session whose token carries bridge:publish (views cannot read token claims themselves).
  */
 export const bridge_pending = spacetimedb.view({ public: true }, t.array(bridge_outbox.rowType), (ctx) => {
-  let publisher = false;
-  for (const session of ctx.db.autopilot_session.node_id.filter(ctx.sender)) {
-    if (session.status === SessionStatus.active && session.scopes.includes(Scope.bridgePublish)) publisher = true;
-  }
-  if (!publisher) return [];
+  if (!isPublisher(ctx.db, ctx.sender)) return [];
   return [...ctx.db.bridge_outbox.state.filter(BridgeState.pending), ...ctx.db.bridge_outbox.state.filter(BridgeState.failed)];
 });
 
-/** Outbox rows the subscriber enqueued (directly or by posting in a mirrored channel), any state. */
-export const my_bridge_events = spacetimedb.view({ public: true }, t.array(bridge_outbox.rowType), (ctx) => [
-  ...ctx.db.bridge_outbox.enqueued_by.filter(ctx.sender),
-]);
+/**
+ * Outbox rows the subscriber enqueued (directly or by posting in a mirrored channel), any state;
+ * a mirror worker (bridge:publish) sees every row, since it settles them all.
+ */
+export const my_bridge_events = spacetimedb.view({ public: true }, t.array(bridge_outbox.rowType), (ctx) =>
+  isPublisher(ctx.db, ctx.sender) ? [...ctx.db.bridge_outbox.iter()] : [...ctx.db.bridge_outbox.enqueued_by.filter(ctx.sender)],
+);
 
 /** Heads of every file in the subscriber's workspaces. */
 export const my_files = spacetimedb.view({ public: true }, t.array(file_head.rowType), (ctx) =>
@@ -163,6 +162,14 @@ export const my_file_snapshots = spacetimedb.view({ public: true }, t.array(file
 export const my_conflict_tickets = spacetimedb.view({ public: true }, t.array(conflict_ticket.rowType), (ctx) =>
   myWorkspaceIds(ctx.db, ctx.sender).flatMap((id) => [...ctx.db.conflict_ticket.workspace_id.filter(id)]),
 );
+
+/** Views cannot read token claims: an active session whose token carried bridge:publish stands in. */
+function isPublisher(db: ReadDb, who: Identity): boolean {
+  for (const session of db.autopilot_session.node_id.filter(who)) {
+    if (session.status === SessionStatus.active && session.scopes.includes(Scope.bridgePublish)) return true;
+  }
+  return false;
+}
 
 function myChannelIds(db: ReadDb, who: Identity): bigint[] {
   return [...db.channel_participant.participant.filter(who)].map((seat) => seat.channel_id).sort(compareBigint);

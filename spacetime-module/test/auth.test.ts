@@ -172,11 +172,12 @@ describe('denial of every reducer without the right claim', () => {
       scope: 'bridge:publish',
       call: (n) => n.conn.reducers.enqueueNostrBridgeEvent({ idempotencyKey: 'denied-bridge', channelId: 0n, nostrKind: 1, content: 'x', tagsJson: '' }),
     },
+    // Settling one's own outbox rows needs no bridge:publish (least privilege; see least-privilege.test.ts).
     mark_bridge_event_published: {
-      scope: 'bridge:publish',
+      scope: 'world:join',
       call: (n) => n.conn.reducers.markBridgeEventPublished({ outboxId: 1n, nostrEventId: 'a'.repeat(64), relay: '' }),
     },
-    mark_bridge_event_failed: { scope: 'bridge:publish', call: (n) => n.conn.reducers.markBridgeEventFailed({ outboxId: 1n, error: 'e' }) },
+    mark_bridge_event_failed: { scope: 'world:join', call: (n) => n.conn.reducers.markBridgeEventFailed({ outboxId: 1n, error: 'e' }) },
     apply_file_ops: {
       scope: 'files:write',
       call: (n) =>

@@ -1,11 +1,14 @@
 // Token claim checks, on the host's ModuleHost with hand-made claims (the real control service
 // never mints most of these; the module must still refuse them).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLOCK_SKEW_SECONDS } from '../src/constants';
 import { formatWorldError, type WorldErrorCode } from '../src/errors';
 import { startDirectWorld, type DirectWorld } from './support/direct';
 import { stateHash } from './support/state';
 
 const JOIN = { display_name: 'n', version: '1', region: '' };
+/** startDirectWorld's clock (seconds) plus the allowed skew: the latest iat/nbf a token may carry. */
+const SKEW_EDGE = 1_750_000_000 + CLOCK_SKEW_SECONDS;
 
 describe('token claims', () => {
   let world: DirectWorld;
@@ -25,6 +28,11 @@ describe('token claims', () => {
     ['no session_id', { session_id: undefined }, 'invalid_claims', 'token has no valid session_id claim'],
     ['no device_id', { device_id: '' }, 'invalid_claims', 'token has no valid device_id claim'],
     ['scopes that are not a list', { scopes: 'world:join' }, 'invalid_claims', 'token has no valid scopes claim'],
+    // Clock skew: iat/nbf up to CLOCK_SKEW_SECONDS ahead of the world's clock pass, beyond it not.
+    ['(accepted) iat and nbf exactly the allowed skew ahead', { iat: SKEW_EDGE, nbf: SKEW_EDGE, expectOk: true }, '', ''],
+    ['an iat beyond the allowed skew', { iat: SKEW_EDGE + 1 }, 'token_not_yet_valid', 'token iat lies more than 30 s in the future: check the clocks'],
+    ['an nbf beyond the allowed skew', { nbf: SKEW_EDGE + 1 }, 'token_not_yet_valid', 'token nbf lies more than 30 s in the future: check the clocks'],
+    ['an iat that is not a number', { iat: 'soon' }, 'invalid_claims', 'token has no valid iat claim'],
   ];
   cases.forEach(([label, { expectOk, ...claims }, code, reason], index) => {
     if (expectOk) {

@@ -155,7 +155,7 @@ describe('comms', () => {
     expect(plain.conn.db.bridgePending.count()).toBe(0n);
 
     const eventId = 'ab'.repeat(32);
-    await refused(plain.conn.reducers.markBridgeEventPublished({ outboxId: pending.outboxId, nostrEventId: eventId, relay: 'wss://relay.test' }), 'missing_scope', 'lacks scope bridge:publish');
+    await refused(plain.conn.reducers.markBridgeEventPublished({ outboxId: pending.outboxId, nostrEventId: eventId, relay: 'wss://relay.test' }), 'not_owner', `outbox row ${pending.outboxId} is not yours`);
     await worker.conn.reducers.markBridgeEventFailed({ outboxId: pending.outboxId, error: 'relay timeout' });
     await until(() => [...worker.conn.db.bridgePending.iter()].some((r) => r.state === 'failed'), 'failed row stays queued');
     await worker.conn.reducers.markBridgeEventPublished({ outboxId: pending.outboxId, nostrEventId: eventId, relay: 'wss://relay.test' });

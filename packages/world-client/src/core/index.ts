@@ -89,3 +89,4 @@ export { classifyCallError, newKey, OUTBOX_CALLS, RETRYABLE_CODES, type WorldErr
 export { createWorldStores, type WorldStores } from './world/stores';
 export type * from './world/stores';
 export type * from './world/models';
+export * from './files/index';

@@ -4,3 +4,4 @@ export { FileSession, type ChangeOrigin, type EditResult, type FileConflict, typ
 export type { FileBatch, FileOpRecord, FileTransport, SendOutcome } from './transport';
 export { applyOpsToText, applyChangesToText, textOf, type CharChange } from './text';
 export { changesFromChangeSet, toChangeSpecs, type ChangeSetLike } from './codemirror';
+export { openFileSession, WorldFileTransport, type WorldFileTarget } from './world-transport';

@@ -44,6 +44,8 @@ export interface StartHostOptions {
   limits?: HostServerOptions['limits'];
   /** Compress large frames as negotiated (default off; see HostServerOptions.compress). */
   compress?: boolean;
+  /** Clock for token validity checks, ms since the epoch (tests); default Date.now. */
+  tokenClock?: () => number;
 }
 
 export interface RunningHost {
@@ -141,6 +143,7 @@ export async function startHost(opts: StartHostOptions): Promise<RunningHost> {
     protocols: opts.protocols,
     limits: opts.limits,
     compress: opts.compress,
+    tokenClock: opts.tokenClock,
     host: opts.host,
     port: opts.port ?? 3000,
     durability: durability && {

@@ -6,6 +6,12 @@ import { identityFromIssuerSubject, identityHex } from './identity';
 import { SIGNING_ALGORITHM, type SigningKey } from './keys';
 import { OidcKeyCache } from './oidc';
 
+/**
+ * Clock skew tolerated wherever a token is checked (docs/trust-model.md): `exp` may have passed by
+ * this much, and `nbf`/`iat` may lie this far in the future. Renewal grants no leeway past `exp`.
+ */
+export const CLOCK_SKEW_SECONDS = 30;
+
 /** Reasons a token is refused; the server sends them as the HTTP 400/401 body. */
 export const AuthReason = {
   /** 401: a route that needs credentials got none (the server decides this; `validate` never returns it). */
@@ -25,6 +31,9 @@ export const AuthReason = {
   missingIssuedAt: 'Authorization failed: the iat claim is required and must be a number',
   invalidExpiry: 'Authorization failed: the exp claim must be a number',
   expired: 'Authorization failed: the token has expired',
+  /** 401: `nbf` or `iat` lies more than CLOCK_SKEW_SECONDS in the future (trust model: `token_not_yet_valid`). */
+  notYetValid: `Authorization failed: the token is not valid yet (its nbf or iat is more than ${CLOCK_SKEW_SECONDS} s in the future)`,
+  invalidNotBefore: 'Authorization failed: the nbf claim must be a number',
   invalidAudience: 'Authorization failed: the aud claim must be a string or an array of strings',
   identityMismatch: 'Authorization failed: hex_identity does not match the identity derived from iss and sub',
 } as const;
@@ -66,7 +75,6 @@ export interface TokenAuthorityOptions {
   fetch?: typeof fetch;
 }
 
-export const EXPIRY_LEEWAY_SECONDS = 60;
 export const WEBSOCKET_TOKEN_LIFETIME_SECONDS = 60;
 const MAX_CLAIM_BYTES = 128;
 const ANONYMOUS_AUDIENCE = ['spacetimedb'];
@@ -106,31 +114,52 @@ export class TokenAuthority {
 
   /**
    * Re-signs already validated claims with the local key for the socket upgrade: same issuer,
-   * subject, audience and extra claims, fresh `iat`, `exp` 60 s ahead (spec §3.5).
+   * subject, audience and extra claims, fresh `iat`, `exp` 60 s ahead (spec §3.5) but never after
+   * the original `exp`: a renewal must not extend a token, or a stolen one could be renewed forever.
    */
   async websocketToken(validatedClaims: Record<string, unknown>): Promise<string> {
-    const { iss, sub } = validatedClaims;
+    const { iss, sub, exp } = validatedClaims;
     if (typeof iss !== 'string' || typeof sub !== 'string') {
       throw new TypeError('websocketToken needs the claims of a validated token (string iss and sub)');
     }
     const issuedAt = this.nowSeconds();
+    const lifetimeEnd = issuedAt + WEBSOCKET_TOKEN_LIFETIME_SECONDS;
     return this.sign({
       ...validatedClaims,
       hex_identity: identityHex(identityFromIssuerSubject(iss, sub)),
       iat: issuedAt,
-      exp: issuedAt + WEBSOCKET_TOKEN_LIFETIME_SECONDS,
+      exp: typeof exp === 'number' ? Math.min(exp, lifetimeEnd) : lifetimeEnd,
     });
   }
 
-  /** Local key first (any issuer), then OIDC for trusted issuers; claim rules apply to both. */
-  async validate(token: string): Promise<TokenValidationResult> {
+  /**
+   * `POST /v1/identity/websocket-token`: validate `token` with no leeway past its `exp` (an
+   * expired token is refused, not renewed) and return a short-lived token for the same claims.
+   */
+  async renewForWebsocket(token: string): Promise<{ ok: true; token: string } | TokenValidationFailure> {
+    const v = await this.validate(token, { expiryLeewaySeconds: 0 });
+    if (!v.ok) return v;
+    return { ok: true, token: await this.websocketToken(v.claims) };
+  }
+
+  /** True when the claims name a configured OIDC issuer (the caller logged in somewhere we trust). */
+  isTrustedIssuer(claims: Record<string, unknown>): boolean {
+    return typeof claims.iss === 'string' && this.trustedIssuers.has(withoutTrailingSlash(claims.iss));
+  }
+
+  /**
+   * Local key first (any issuer), then OIDC for trusted issuers; claim rules apply to both.
+   * `expiryLeewaySeconds` (default CLOCK_SKEW_SECONDS): how long after `exp` the token still passes.
+   */
+  async validate(token: string, opts: { expiryLeewaySeconds?: number } = {}): Promise<TokenValidationResult> {
+    const leeway = opts.expiryLeewaySeconds ?? CLOCK_SKEW_SECONDS;
     const parsed = parseCompactJwt(token);
     if (!parsed.ok) return parsed;
     const { algorithm, keyId, unverifiedClaims } = parsed;
 
     if (algorithm === SIGNING_ALGORITHM) {
       const local = await verifySignature(token, this.signingKey.publicKey, algorithm);
-      if (local.outcome === 'verified') return this.acceptVerifiedPayload(local.payloadJson);
+      if (local.outcome === 'verified') return this.acceptVerifiedPayload(local.payloadJson, leeway);
       if (local.outcome === 'malformed') return fail(400, AuthReason.malformed, local.detail);
     }
 
@@ -141,7 +170,7 @@ export class TokenAuthority {
       return fail(401, AuthReason.untrustedIssuer, `issuer ${JSON.stringify(issuer)} is not in trustedIssuers`);
     }
     if (!OIDC_ALGORITHMS.has(algorithm)) return fail(401, AuthReason.unsupportedAlgorithm, `alg ${JSON.stringify(algorithm)}`);
-    return this.validateWithIssuerKeys(token, algorithm, keyId, issuer);
+    return this.validateWithIssuerKeys(token, algorithm, keyId, issuer, leeway);
   }
 
   private async validateWithIssuerKeys(
@@ -149,6 +178,7 @@ export class TokenAuthority {
     algorithm: string,
     keyId: string | undefined,
     issuer: string,
+    leeway: number,
   ): Promise<TokenValidationResult> {
     let lookup = await this.oidcKeys.get(issuer);
     if (!lookup.ok) return fail(401, AuthReason.issuerUnreachable, lookup.detail);
@@ -175,7 +205,7 @@ export class TokenAuthority {
       const key = await importCandidateKey(jwk, algorithm);
       if (key === undefined) continue;
       const verification = await verifySignature(token, key, algorithm);
-      if (verification.outcome === 'verified') return this.acceptVerifiedPayload(verification.payloadJson);
+      if (verification.outcome === 'verified') return this.acceptVerifiedPayload(verification.payloadJson, leeway);
       // Here a failure may be the key's fault (e.g. a too-short RSA key), so keep trying the others.
       if (verification.outcome === 'malformed') keyErrors.push(`${jwk.kid ?? 'key without kid'}: ${verification.detail}`);
     }
@@ -183,10 +213,10 @@ export class TokenAuthority {
     return fail(401, AuthReason.invalidSignature, detail);
   }
 
-  private acceptVerifiedPayload(payloadJson: string): TokenValidationResult {
+  private acceptVerifiedPayload(payloadJson: string, expiryLeewaySeconds: number): TokenValidationResult {
     const claims = parseJsonObject(payloadJson);
     if (claims === undefined) return fail(400, AuthReason.malformed, 'payload is not a JSON object');
-    const checked = checkClaims(claims, this.nowSeconds());
+    const checked = checkClaims(claims, this.nowSeconds(), expiryLeewaySeconds);
     if (!checked.ok) return checked;
     return { ok: true, identity: checked.identity, identityHex: identityHex(checked.identity), claims, payloadJson };
   }
@@ -249,15 +279,21 @@ async function importCandidateKey(jwk: JWK, algorithm: string): Promise<CryptoKe
 
 type ClaimCheck = { ok: true; identity: bigint } | TokenValidationFailure;
 
-function checkClaims(claims: Record<string, unknown>, nowSeconds: number): ClaimCheck {
-  const { iss, sub, iat, exp, aud } = claims;
+function checkClaims(claims: Record<string, unknown>, nowSeconds: number, expiryLeewaySeconds: number): ClaimCheck {
+  const { iss, sub, iat, nbf, exp, aud } = claims;
   if (!isBoundedNonEmptyString(iss)) return fail(401, AuthReason.invalidIssuer);
   if (!isBoundedNonEmptyString(sub)) return fail(401, AuthReason.invalidSubject);
   if (typeof iat !== 'number' || !Number.isFinite(iat)) return fail(401, AuthReason.missingIssuedAt);
+  // A token from the future was minted by a wrong clock or minted ahead to outlive a revocation.
+  if (iat > nowSeconds + CLOCK_SKEW_SECONDS) return fail(401, AuthReason.notYetValid, `iat ${iat}, now ${nowSeconds}`);
+  if (nbf !== undefined && nbf !== null) {
+    if (typeof nbf !== 'number' || !Number.isFinite(nbf)) return fail(401, AuthReason.invalidNotBefore);
+    if (nbf > nowSeconds + CLOCK_SKEW_SECONDS) return fail(401, AuthReason.notYetValid, `nbf ${nbf}, now ${nowSeconds}`);
+  }
   // Upstream writes `exp: null` for tokens that never expire.
   if (exp !== undefined && exp !== null) {
     if (typeof exp !== 'number' || !Number.isFinite(exp)) return fail(401, AuthReason.invalidExpiry);
-    if (nowSeconds > exp + EXPIRY_LEEWAY_SECONDS) return fail(401, AuthReason.expired, `exp ${exp}, now ${nowSeconds}`);
+    if (nowSeconds > exp + expiryLeewaySeconds) return fail(401, AuthReason.expired, `exp ${exp}, now ${nowSeconds}`);
   }
   const audienceOk = aud === undefined || typeof aud === 'string' || (Array.isArray(aud) && aud.every((entry) => typeof entry === 'string'));
   if (!audienceOk) return fail(401, AuthReason.invalidAudience);

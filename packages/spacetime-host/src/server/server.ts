@@ -19,6 +19,8 @@ import { INTERNAL_ERROR_TEXT, type CallOutcome, type CommitEvent, type ModuleHos
 import { Writer, encodeValue } from '../sats/codec';
 import { JsonValueError, jsonToValue, valueToJson } from '../sats/json';
 import { compileSubscription, evaluate, runAdhocQuery } from '../sql/index';
+import { Admission, type Ticket } from './admission';
+import { HttpError, decodePathSegment } from './http_errors';
 import { SubscriptionManager } from './subscriptions';
 import {
   decodeClientFrame,
@@ -42,6 +44,19 @@ const MAX_V3_BATCH_BYTES = 1024 * 1024;
 export const DEFAULT_LIMITS = {
   /** Open WebSocket connections per host; more are refused with HTTP 503. */
   maxConnections: 1000,
+  /**
+   * Connections from one remote address, below the overall limit so one address cannot take every
+   * slot; more are refused with HTTP 429. (On loopback or behind a proxy every client shares one.)
+   */
+  maxConnectionsPerAddress: 500,
+  /**
+   * Anonymous connections in total (no token, or a token this host minted rather than one from a
+   * trusted issuer or the owner's); more are refused with HTTP 503. Below the per-address limit, so
+   * an anonymous flood from one address leaves room for authenticated users, even on loopback.
+   */
+  maxAnonymousConnections: 250,
+  /** An anonymous connection that sends no message (subscribe, query, call) this long is closed (1008). */
+  anonymousDeadlineMs: 30_000,
   /** Bytes queued on a socket that is not being read; beyond it the subscriber is disconnected (1008). */
   maxSocketBacklogBytes: 64 * 1024 * 1024,
 };
@@ -70,6 +85,8 @@ export interface HostServerOptions {
   compress?: boolean;
   /** When the database is durable: messages wait until the log holds what they reflect. */
   durability?: DurabilityGate;
+  /** Clock for token checks, ms since the epoch (tests); default Date.now. */
+  tokenClock?: () => number;
 }
 
 /** What the server needs from the commit log to send only what is durable (confirmed reads). */
@@ -91,12 +108,18 @@ interface Connection {
   pendingCallerUpdates: QuerySetUpdateV[] | undefined;
   /** Closed after a message it sent could not be handled: its later messages are ignored. */
   failed: boolean;
+  /** Its slot in the connection limits, released when it is dropped. */
+  ticket: Ticket;
+  /** Anonymous and silent so far: closed when this fires (cleared by its first message). */
+  deadline: NodeJS.Timeout | undefined;
 }
 
 export class HostServer {
   readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly auth: TokenAuthority;
+  private readonly admission: Admission;
+  private readonly limits: typeof DEFAULT_LIMITS;
   private readonly subs: SubscriptionManager;
   private readonly conns = new Map<bigint, Connection>();
   private readonly sockets = new Set<Socket>();
@@ -120,14 +143,12 @@ export class HostServer {
 
   constructor(private readonly opts: HostServerOptions) {
     this.log = opts.logger;
-    this.auth = new TokenAuthority({ signingKey: opts.signingKey, trustedIssuers: opts.trustedIssuers });
+    this.auth = new TokenAuthority({ signingKey: opts.signingKey, trustedIssuers: opts.trustedIssuers, now: opts.tokenClock });
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.admission = new Admission(this.limits);
     this.subs = new SubscriptionManager(opts.module);
     this.http = createServer((req, res) => {
-      this.route(req, res).catch((e) => {
-        this.log.error({ err: e }, 'request failed');
-        if (!res.headersSent) this.json(res, 500, { error: 'internal error' });
-        else res.end();
-      });
+      this.route(req, res).catch((e) => this.requestFailed(req, res, e));
     });
     this.http.on('connection', (s) => {
       this.sockets.add(s);
@@ -141,6 +162,10 @@ export class HostServer {
     });
     this.http.on('upgrade', (req, socket, head) => {
       this.upgrade(req, socket as Socket, head).catch((e) => {
+        if (e instanceof HttpError) {
+          this.log.info({ status: e.status, path: req.url, error: e.message }, 'upgrade refused');
+          return this.rejectUpgrade(socket as Socket, e.status, e.message);
+        }
         this.log.error({ err: e }, 'upgrade failed');
         this.rejectUpgrade(socket as Socket, 500, 'internal error');
       });
@@ -202,6 +227,20 @@ export class HostServer {
 
   // ---- HTTP ----
 
+  /** A request handler threw: a client's mistake (HttpError) is answered and logged as such; anything else is ours. */
+  private requestFailed(req: IncomingMessage, res: ServerResponse, e: unknown): void {
+    if (e instanceof HttpError) {
+      this.log.info({ status: e.status, method: req.method, path: req.url, error: e.message }, 'request refused');
+      if (res.headersSent) return void res.end();
+      // Do not read the rest of a refused body (it may be endless): reply, then close the connection.
+      if (e.status === 413) res.setHeader('Connection', 'close');
+      return this.text(res, e.status, e.message);
+    }
+    this.log.error({ err: e }, 'request failed');
+    if (!res.headersSent) this.json(res, 500, { error: 'internal error' });
+    else res.end();
+  }
+
   private cors(res: ServerResponse): void {
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.setHeader('Access-Control-Allow-Methods', '*');
@@ -221,12 +260,21 @@ export class HostServer {
   }
 
   private async body(req: IncomingMessage, limit = MAX_MESSAGE_BYTES): Promise<Buffer> {
+    const tooLarge = () => new HttpError(413, `request body exceeds ${limit} bytes`);
+    // A declared length over the limit is refused before a byte of it is read.
+    if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > limit) throw Object.assign(new Error(`request body exceeds ${limit} bytes`), { status: 413 });
-      chunks.push(chunk as Buffer);
+    try {
+      for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > limit) throw tooLarge();
+        chunks.push(chunk as Buffer);
+      }
+    } catch (e) {
+      if (e instanceof HttpError) throw e;
+      // The client went away mid-body: its mistake (or its network's), not a host failure.
+      throw new HttpError(400, `request body could not be read: ${(e as Error).message}`);
     }
     return Buffer.concat(chunks);
   }
@@ -243,7 +291,7 @@ export class HostServer {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.cors(res);
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = parseRequestUrl(req);
     const path = url.pathname;
     const method = req.method ?? 'GET';
     if (method === 'OPTIONS') return void res.writeHead(204).end();
@@ -255,9 +303,9 @@ export class HostServer {
     if (path === '/v1/identity/websocket-token' && method === 'POST') {
       const token = this.credentials(req, url);
       if (!token) return this.text(res, 401, AuthReason.required);
-      const v = await this.auth.validate(token);
-      if (!v.ok) return this.text(res, v.status, v.reason);
-      return this.json(res, 200, { token: await this.auth.websocketToken(v.claims) });
+      const renewed = await this.auth.renewForWebsocket(token);
+      if (!renewed.ok) return this.text(res, renewed.status, renewed.reason);
+      return this.json(res, 200, { token: renewed.token });
     }
     if (path === '/v1/identity/public-key' && method === 'GET') {
       res.setHeader('Content-Type', 'application/pem-certificate-chain');
@@ -273,7 +321,7 @@ export class HostServer {
     }
     const db = /^\/v1\/database\/([^/]+)(\/.*)?$/.exec(path);
     if (db) {
-      if (!this.matchesDatabase(decodeURIComponent(db[1]!))) return this.text(res, 404, `no such database: ${db[1]}`);
+      if (!this.matchesDatabase(decodePathSegment(db[1]!))) return this.text(res, 404, `no such database: ${db[1]}`);
       return this.databaseRoute(req, res, url, db[2] ?? '', method);
     }
     this.text(res, 404, 'not found');
@@ -313,7 +361,7 @@ export class HostServer {
     if (call && method === 'POST') {
       const who = await this.caller(req, url, res);
       if (!who) return;
-      const name = decodeURIComponent(call[1]!);
+      const name = decodePathSegment(call[1]!);
       const def = host.catalog.reducerByName.get(name);
       if (!def) return this.text(res, 404, `no such reducer: ${name}`);
       let args: Uint8Array;
@@ -324,8 +372,8 @@ export class HostServer {
         encodeValue(def.paramsTy, jsonToValue(def.paramsTy, json), w);
         args = w.finish();
       } catch (e) {
-        const status = (e as { status?: number }).status ?? 400;
-        return this.text(res, status, e instanceof JsonValueError || e instanceof SyntaxError ? `invalid arguments: ${(e as Error).message}` : (e as Error).message);
+        if (e instanceof HttpError) throw e;
+        return this.text(res, 400, e instanceof JsonValueError || e instanceof SyntaxError ? `invalid arguments: ${(e as Error).message}` : (e as Error).message);
       }
       const outcome = host.callReducer(name, args, { identity: who.identity, connectionId: 0n });
       await this.whenDurable();
@@ -359,16 +407,24 @@ export class HostServer {
 
   private rejectUpgrade(socket: Socket, status: number, message: string): void {
     const reason =
-      { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' }[status] ??
+      {
+        400: 'Bad Request',
+        401: 'Unauthorized',
+        403: 'Forbidden',
+        404: 'Not Found',
+        429: 'Too Many Requests',
+        500: 'Internal Server Error',
+        503: 'Service Unavailable',
+      }[status] ??
       'Error';
     socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
   }
 
   private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = parseRequestUrl(req);
     const m = /^\/v1\/database\/([^/]+)\/subscribe$/.exec(url.pathname);
     if (!m) return this.rejectUpgrade(socket, 404, 'not found');
-    if (!this.matchesDatabase(decodeURIComponent(m[1]!))) return this.rejectUpgrade(socket, 404, `no such database: ${m[1]}`);
+    if (!this.matchesDatabase(decodePathSegment(m[1]!))) return this.rejectUpgrade(socket, 404, `no such database: ${m[1]}`);
     const offered = String(req.headers['sec-websocket-protocol'] ?? '')
       .split(',')
       .map((s) => s.trim())
@@ -388,22 +444,47 @@ export class HostServer {
       if (this.conns.has(connectionId)) return this.rejectUpgrade(socket, 400, 'connection id already in use');
     } else connectionId = randomConnectionId();
 
-    const maxConnections = this.opts.limits?.maxConnections ?? DEFAULT_LIMITS.maxConnections;
-    if (this.conns.size >= maxConnections) return this.rejectUpgrade(socket, 503, `connection limit reached (${maxConnections})`);
+    // The slot is taken before the token check, which waits: concurrent upgrades see each other.
+    const admitted = this.admission.admit(socket.remoteAddress ?? 'unknown');
+    if (!admitted.ok) {
+      this.log.info({ address: socket.remoteAddress, reason: admitted.message }, 'websocket refused: limit');
+      return this.rejectUpgrade(socket, admitted.status, admitted.message);
+    }
+    const ticket = admitted.ticket;
+    let opened = false;
+    try {
+      opened = await this.openConnection(req, socket, head, url, { connectionId, pick, compression: compressionParam as Compression, ticket });
+    } finally {
+      if (!opened) ticket.release();
+    }
+  }
 
+  /** Authenticate, admit as anonymous or not, run client_connected and complete the upgrade; true once open. */
+  private async openConnection(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    url: URL,
+    c: { connectionId: bigint; pick: string; compression: Compression; ticket: Ticket },
+  ): Promise<boolean> {
+    const host = this.opts.module;
     const token = this.credentials(req, url);
     let identity: bigint;
     let payloadJson: string;
     let sessionToken: string;
+    let anonymous: boolean;
     if (token) {
       const v = await this.auth.validate(token);
       if (!v.ok) {
         this.log.info({ reason: v.reason }, 'websocket refused: bad token');
-        return this.rejectUpgrade(socket, v.status, v.reason);
+        this.rejectUpgrade(socket, v.status, v.reason);
+        return false;
       }
       identity = v.identity;
       payloadJson = v.payloadJson;
       sessionToken = token;
+      // Anyone may mint a host token (POST /v1/identity): only the owner's and trusted issuers' count as logged in.
+      anonymous = identity !== host.ownerIdentity && !this.auth.isTrustedIssuer(v.claims);
     } else {
       const minted = await this.auth.mintAnonymous();
       const v = await this.auth.validate(minted.token);
@@ -411,28 +492,44 @@ export class HostServer {
       identity = minted.identity;
       payloadJson = v.payloadJson;
       sessionToken = minted.token;
+      anonymous = true;
     }
+    if (anonymous) {
+      const room = c.ticket.markAnonymous();
+      if (!room.ok) {
+        this.log.info({ address: socket.remoteAddress, reason: room.message }, 'websocket refused: limit');
+        this.rejectUpgrade(socket, room.status, room.message);
+        return false;
+      }
+    }
+    if (socket.destroyed) return false; // gone while its token was checked: no client_connected for it
 
-    const host = this.opts.module;
+    const { connectionId } = c;
     const connected = host.connectClient(identity, connectionId, payloadJson);
     if (connected && connected.kind !== 'committed') {
       const why = connected.kind === 'user_error' ? connected.message : INTERNAL_ERROR_TEXT;
       this.log.info({ identity: identityHex(identity), why }, 'connection refused by client_connected');
-      return this.rejectUpgrade(socket, 403, why);
+      this.rejectUpgrade(socket, 403, why);
+      return false;
     }
 
-    this.chosenProtocol.set(req, pick);
+    this.chosenProtocol.set(req, c.pick);
+    let opened = false;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      opened = true;
       const conn: Connection = {
         ws,
         identity,
         connectionId,
-        protocol: pick === PROTOCOL_V3 ? 'v3' : 'v2',
-        compression: compressionParam as Compression,
+        protocol: c.pick === PROTOCOL_V3 ? 'v3' : 'v2',
+        compression: c.compression,
         lastSeen: Date.now(),
         pendingCallerUpdates: undefined,
         failed: false,
+        ticket: c.ticket,
+        deadline: undefined,
       };
+      if (anonymous) conn.deadline = this.startDeadline(conn);
       this.conns.set(connectionId, conn);
       this.subs.addSubscriber({ connectionId, identity, isOwner: identity === host.ownerIdentity });
       this.send(conn, { tag: 'InitialConnection', value: { identity, connectionId, token: sessionToken } });
@@ -441,6 +538,24 @@ export class HostServer {
       ws.on('close', () => this.dropConnection(conn));
       ws.on('error', (e) => this.log.debug({ err: e, connection: connectionIdHex(connectionId) }, 'socket error'));
     });
+    // ws completes the handshake synchronously or refuses it (bad key header, socket already closed):
+    // then the module saw a connect without a connection, and must see the disconnect too.
+    if (!opened) host.disconnectClient(identity, connectionId);
+    return opened;
+  }
+
+  /** An anonymous socket must say something within the deadline, or it gives its slot back. */
+  private startDeadline(conn: Connection): NodeJS.Timeout {
+    const ms = this.limits.anonymousDeadlineMs;
+    const timer = setTimeout(() => {
+      conn.deadline = undefined;
+      this.log.info({ connection: connectionIdHex(conn.connectionId) }, 'closing an idle anonymous connection');
+      conn.ws.close(1008, `anonymous connection sent nothing within ${ms} ms`);
+      setTimeout(() => conn.ws.terminate(), 1000).unref();
+      this.dropConnection(conn);
+    }, ms);
+    timer.unref();
+    return timer;
   }
 
   private dropConnection(conn: Connection): void {
@@ -448,6 +563,8 @@ export class HostServer {
     // Messages that arrived before the close are handled first, as if the close came after them.
     if (!this.draining && this.inbox.some((m) => m.conn === conn)) this.drainInbox();
     this.conns.delete(conn.connectionId);
+    clearTimeout(conn.deadline);
+    conn.ticket.release();
     this.subs.removeSubscriber(conn.connectionId);
     this.opts.module.disconnectClient(conn.identity, conn.connectionId);
   }
@@ -556,7 +673,7 @@ export class HostServer {
       out[0] = conn.compression === 'Gzip' ? 2 : 1;
       out.set(body, 1);
     }
-    const maxBacklog = this.opts.limits?.maxSocketBacklogBytes ?? DEFAULT_LIMITS.maxSocketBacklogBytes;
+    const maxBacklog = this.limits.maxSocketBacklogBytes;
     if (conn.ws.bufferedAmount + out.length > maxBacklog) {
       // A subscriber that does not read its socket must not hold memory or slow the others.
       this.log.warn({ connection: connectionIdHex(conn.connectionId), backlog: conn.ws.bufferedAmount }, 'disconnecting a slow subscriber');
@@ -583,6 +700,10 @@ export class HostServer {
 
   private onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
     conn.lastSeen = Date.now();
+    if (conn.deadline) {
+      clearTimeout(conn.deadline);
+      conn.deadline = undefined;
+    }
     if (!isBinary) return this.closeWithError(conn, 'text frames are not supported; send BSATN binary frames');
     let messages: ClientMessage[];
     try {
@@ -752,4 +873,13 @@ function joinFrames(frames: Uint8Array[], from: number, to: number, size: number
     at += frames[k]!.length - 1;
   }
   return out;
+}
+
+/** The request's URL; a target that is not a URL path is the client's mistake (400), not ours. */
+function parseRequestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    throw new HttpError(400, 'malformed request target');
+  }
 }

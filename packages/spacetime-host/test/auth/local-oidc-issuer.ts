@@ -24,6 +24,8 @@ export class LocalOidcIssuer {
   /** When set, every request is answered with this HTTP status and no body. */
   failWithStatus: number | undefined;
   readonly hits = { discovery: 0, jwks: 0 };
+  /** Every request, whatever its path (to prove that none was made). */
+  requests = 0;
 
   private constructor(
     private readonly server: Server,
@@ -52,6 +54,7 @@ export class LocalOidcIssuer {
   }
 
   private handle(path: string, response: ServerResponse): void {
+    this.requests += 1;
     if (this.failWithStatus !== undefined) {
       response.writeHead(this.failWithStatus).end();
       return;

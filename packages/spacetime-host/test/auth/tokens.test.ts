@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CompactSign, decodeJwt, decodeProtectedHeader, type CryptoKey } from 'jose';
 import {
   AuthReason,
+  CLOCK_SKEW_SECONDS,
   TokenAuthority,
   identityFromIssuerSubject,
   identityHex,
@@ -163,13 +164,23 @@ describe('validate: locally signed tokens (spec §3.4)', () => {
     expectFailure(await authority.validate(badAud), 401, AuthReason.invalidAudience);
   });
 
-  it('applies 60 s of leeway to exp', async () => {
+  it('applies the 30 s clock skew (trust model) to exp', async () => {
     const { authority, clock } = authorityAt();
     const token = await signClaims({ iss: 'localhost', sub: 'a', iat: START_S, exp: START_S + 10 });
-    clock.ms = (START_S + 10 + 60) * 1000;
+    clock.ms = (START_S + 10 + CLOCK_SKEW_SECONDS) * 1000;
     expect((await authority.validate(token)).ok).toBe(true);
-    clock.ms = (START_S + 10 + 61) * 1000;
+    clock.ms = (START_S + 10 + CLOCK_SKEW_SECONDS + 1) * 1000;
     expectFailure(await authority.validate(token), 401, AuthReason.expired);
+  });
+
+  it('refuses iat or nbf more than the clock skew in the future, and a non-numeric nbf', async () => {
+    const { authority } = authorityAt();
+    const at = (claims: Record<string, unknown>) => signClaims({ iss: 'localhost', sub: 'a', iat: START_S, ...claims });
+    expect((await authority.validate(await at({ iat: START_S + CLOCK_SKEW_SECONDS }))).ok).toBe(true);
+    expectFailure(await authority.validate(await at({ iat: START_S + CLOCK_SKEW_SECONDS + 1 })), 401, AuthReason.notYetValid);
+    expect((await authority.validate(await at({ nbf: START_S + CLOCK_SKEW_SECONDS }))).ok).toBe(true);
+    expectFailure(await authority.validate(await at({ nbf: START_S + CLOCK_SKEW_SECONDS + 1 })), 401, AuthReason.notYetValid);
+    expectFailure(await authority.validate(await at({ nbf: 'soon' })), 401, AuthReason.invalidNotBefore);
   });
 
   it('answers 400 "malformed" for strings that are not JWTs', async () => {
@@ -246,13 +257,29 @@ describe('websocketToken (spec §3.5)', () => {
     });
   });
 
-  it('expires after 60 s plus leeway', async () => {
+  it('expires after 60 s plus the clock skew', async () => {
     const { authority, clock } = authorityAt();
     const short = await authority.websocketToken({ iss: 'localhost', sub: 'a', iat: START_S });
-    clock.ms = START_MS + 120_000;
+    clock.ms = START_MS + (60 + CLOCK_SKEW_SECONDS) * 1000;
     expect((await authority.validate(short)).ok).toBe(true);
-    clock.ms = START_MS + 121_000;
+    clock.ms = START_MS + (60 + CLOCK_SKEW_SECONDS + 1) * 1000;
     expectFailure(await authority.validate(short), 401, AuthReason.expired);
+  });
+
+  it('never expires after the token it renews', async () => {
+    const { authority } = authorityAt();
+    const short = await authority.websocketToken({ iss: 'localhost', sub: 'a', iat: START_S, exp: START_S + 10 });
+    expect(decodeJwt(short).exp).toBe(START_S + 10);
+  });
+
+  it('renewForWebsocket refuses a token past its exp, with no leeway', async () => {
+    const { authority, clock } = authorityAt();
+    const token = await signClaims({ iss: 'localhost', sub: 'a', iat: START_S, exp: START_S + 10 });
+    clock.ms = (START_S + 10) * 1000;
+    expect(await authority.renewForWebsocket(token)).toMatchObject({ ok: true });
+    clock.ms = (START_S + 11) * 1000;
+    expectFailure((await authority.renewForWebsocket(token)) as TokenValidationResult, 401, AuthReason.expired);
+    expect((await authority.validate(token)).ok).toBe(true); // a connect still allows the skew
   });
 
   it('refuses claims without string iss and sub', async () => {

@@ -9,6 +9,7 @@ const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}
 const anywhereGlobs = [
   'packages/nip06/src/**/*.ts',
   'packages/line-ops/src/**/*.ts',
+  'packages/test-support/src/core/**/*.ts',
   'packages/world-client/src/core/**/*.ts',
   'apps/desktop/src/shared/**/*.ts',
 ];

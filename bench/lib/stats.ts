@@ -1,16 +1,5 @@
-// Small numeric helpers shared by the benchmark scripts: a seeded generator, a Zipf sampler,
-// percentiles and a plain-text table.
-
-/** A seeded 32-bit generator (mulberry32), so a run's workload can be repeated. */
-export function seededRandom(seed: number): () => number {
-  let state = seed | 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Small numeric helpers shared by the benchmark scripts: a Zipf sampler, percentiles and a
+// plain-text table. The seeded generator is the tests' one (@autopilot/test-support/random).
 
 /**
  * Draws ranks 1..n with P(k) ∝ 1/k^exponent (exponent 0.99 is YCSB's default skew), by binary

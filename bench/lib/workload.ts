@@ -1,5 +1,6 @@
 // The transfer workload: two distinct accounts drawn from a Zipf distribution, a small amount.
-import { seededRandom, zipfSampler } from './stats';
+import { prng } from '@autopilot/test-support/random';
+import { zipfSampler } from './stats';
 
 export interface Transfer {
   from: number;
@@ -20,7 +21,7 @@ const SCATTER = 7919;
 export function transferGenerator(accounts: number, seed = 42): () => Transfer {
   if (accounts < 2) throw new RangeError(`a transfer needs at least 2 accounts, got ${accounts}`);
   if (accounts % SCATTER === 0) throw new RangeError(`the account count must not be a multiple of ${SCATTER}`);
-  const random = seededRandom(seed);
+  const random = prng(seed);
   const rank = zipfSampler(accounts, ZIPF_EXPONENT, random);
   const account = () => (((rank() - 1) * SCATTER) % accounts) + 1;
   return () => {

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { seeded } from '@autopilot/test-support';
 import { describe, expect, it } from 'vitest';
 import {
   applyLineOps,
@@ -12,9 +13,11 @@ import {
   type TextChange,
 } from '../src/index';
 
-// Fixed seed: failures reproduce exactly; fast-check prints the shrunk counterexample.
+// Seeded through the shared harness: SEED seeds fast-check, ITERATIONS is its number of runs
+// (each property keeps its own default); fast-check prints the shrunk counterexample.
 const SEED = 20_250_611;
-const runs = (numRuns: number) => ({ seed: SEED, numRuns });
+const seededProperty = (numRuns: number, body: (params: { seed: number; numRuns: number }) => void) =>
+  seeded({ seed: SEED, iterations: numRuns }, ({ seed, iterations }) => body({ seed, numRuns: iterations }));
 
 function applied(content: string, ops: readonly LineOp[]): string {
   const result = applyLineOps(content, ops);
@@ -69,7 +72,7 @@ function rangesTouch(a: readonly LineOp[], b: readonly LineOp[]): boolean {
 }
 
 describe('textEditToLineOps + applyLineOps', () => {
-  it('reproduces any character edit with at most one valid op', () => {
+  it('reproduces any character edit with at most one valid op', seededProperty(1000, (params) => {
     const arb = textArb.chain((text) => editArb(text).map((edit) => ({ text, edit })));
     fc.assert(
       fc.property(arb, ({ text, edit }) => {
@@ -80,11 +83,11 @@ describe('textEditToLineOps + applyLineOps', () => {
         expect(applied(text, ops)).toBe(expected);
         if (expected === text) expect(ops).toEqual([]);
       }),
-      runs(1000),
+      params,
     );
-  });
+  }));
 
-  it('replays a sequence of edits like an editing trace', () => {
+  it('replays a sequence of edits like an editing trace', seededProperty(200, (params) => {
     const stepArb = fc.tuple(fc.nat(), fc.nat(4), insertArb);
     fc.assert(
       fc.property(fc.array(stepArb, { maxLength: 60 }), (steps) => {
@@ -98,11 +101,11 @@ describe('textEditToLineOps + applyLineOps', () => {
         }
         expect(viaLines).toBe(viaChars);
       }),
-      runs(200),
+      params,
     );
-  });
+  }));
 
-  it('reproduces several changes at once (CodeMirror ChangeSet shape)', () => {
+  it('reproduces several changes at once (CodeMirror ChangeSet shape)', seededProperty(500, (params) => {
     const arb = textArb.chain((text) =>
       fc.array(editArb(text), { maxLength: 5 }).map((edits) => {
         // Make them sorted and non-overlapping by cutting at sorted boundaries.
@@ -119,13 +122,13 @@ describe('textEditToLineOps + applyLineOps', () => {
         for (const change of [...changes].reverse()) expected = splice(expected, change.from, change.to, change.insert);
         expect(applied(text, ops)).toBe(expected);
       }),
-      runs(500),
+      params,
     );
-  });
+  }));
 });
 
 describe('diffLines', () => {
-  it('gives valid ops that turn a into b, and none for a into a', () => {
+  it('gives valid ops that turn a into b, and none for a into a', seededProperty(1000, (params) => {
     fc.assert(
       fc.property(textArb, textArb, (a, b) => {
         const ops = diffLines(a, b);
@@ -133,11 +136,11 @@ describe('diffLines', () => {
         expect(applied(a, ops)).toBe(b);
         expect(diffLines(a, a)).toEqual([]);
       }),
-      runs(1000),
+      params,
     );
-  });
+  }));
 
-  it('never deletes more lines than the two texts do not share at their ends', () => {
+  it('never deletes more lines than the two texts do not share at their ends', seededProperty(300, (params) => {
     fc.assert(
       fc.property(textArb, textArb, textArb, (prefix, middle, suffix) => {
         const a = `${prefix}\nOLD\n${suffix}`;
@@ -145,9 +148,9 @@ describe('diffLines', () => {
         const deleted = diffLines(a, b).reduce((sum, op) => sum + op.deleteCount, 0);
         expect(deleted).toBeLessThanOrEqual(1);
       }),
-      runs(300),
+      params,
     );
-  });
+  }));
 });
 
 describe('rebaseLineOps', () => {
@@ -155,7 +158,7 @@ describe('rebaseLineOps', () => {
     .integer({ min: 1, max: 8 })
     .chain((count) => fc.tuple(fc.constant(count), batchArb(count, 'A'), batchArb(count, 'B')));
 
-  it('for non-conflicting concurrent batches, both orders give the same document as one merged batch', () => {
+  it('for non-conflicting concurrent batches, both orders give the same document as one merged batch', seededProperty(1000, (params) => {
     let merged = 0;
     fc.assert(
       fc.property(pairArb, ([count, ours, theirs]) => {
@@ -177,13 +180,13 @@ describe('rebaseLineOps', () => {
         expect(applied(applied(base, theirs), oursOnTheirs.ops)).toBe(expected);
         expect(applied(applied(base, ours), theirsOnOurs.ops)).toBe(expected);
       }),
-      runs(1000),
+      params,
     );
     // Guard against a generator that only ever produces conflicts.
     expect(merged).toBeGreaterThan(200);
-  });
+  }));
 
-  it('across several batches, rebased ops land on the same base lines at head', () => {
+  it('across several batches, rebased ops land on the same base lines at head', seededProperty(1000, (params) => {
     const arb = fc.integer({ min: 1, max: 8 }).chain((count) =>
       fc.tuple(fc.constant(count), batchArb(count, 'B'), batchArb(count, 'A')).chain(([n, ours, first]) => {
         const middleCount = splitLines(applied(baseLines(n).join('\n'), first)).length;
@@ -209,12 +212,12 @@ describe('rebaseLineOps', () => {
         expect(result.ops).toEqual(expectedOps);
         expect(applyLineOps(head, result.ops).ok).toBe(true);
       }),
-      runs(1000),
+      params,
     );
     expect(merged).toBeGreaterThan(200);
-  });
+  }));
 
-  it('rebase then apply equals applying both character edits, for edits a line apart', () => {
+  it('rebase then apply equals applying both character edits, for edits a line apart', seededProperty(1000, (params) => {
     const arb = textArb.chain((text) =>
       fc
         .tuple(editArb(text), editArb(text), fc.boolean())
@@ -242,8 +245,8 @@ describe('rebaseLineOps', () => {
         const bothChars = splice(splice(text, late.from, late.to, late.insert), early.from, early.to, early.insert);
         expect(applied(applied(text, theirs), result.ops)).toBe(bothChars);
       }),
-      runs(1000),
+      params,
     );
     expect(merged).toBeGreaterThan(100);
-  });
+  }));
 });

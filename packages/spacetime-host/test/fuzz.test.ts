@@ -1,13 +1,16 @@
-// Fuzzing the wire protocol for a bounded time: random and mutated frames, random reducer
-// arguments and mangled SQL. The host must answer every decodable message, close the socket on
-// every undecodable frame, never crash, and keep its state and subscribers consistent.
+// Fuzzing the wire protocol with a seeded stream of inputs (SEED, ITERATIONS = inputs): random and
+// mutated frames, random reducer arguments and mangled SQL. The host must answer every decodable
+// message, close the socket on every undecodable frame, never crash, and keep its state and
+// subscribers consistent. Each input is followed by a sentinel query: the host handles a
+// connection's messages in order, so the sentinel's answer marks the end of the input's replies
+// without waiting for a quiet period (which would depend on the machine's speed).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { RunningHost } from '../src/index';
 import { decodeServerMessages, encodeClientMessage, decodeClientFrame, type ClientMessage, type ServerMessage } from '../src/server/wire';
 import { DbConnection } from './fixtures/chat/module_bindings/index';
 import { connectSdk, deferred, fixture, until, withHost } from './sdk/helpers';
-import { prng } from './random';
+import { seeded } from '@autopilot/test-support';
 
 let host: RunningHost;
 beforeAll(async () => {
@@ -18,7 +21,7 @@ afterAll(async () => host?.close());
 
 type Event = { kind: 'message'; msg: ServerMessage } | { kind: 'close'; code: number; reason: string };
 
-async function open(): Promise<{ ws: WebSocket; next(ms: number): Promise<Event | undefined> }> {
+async function open(): Promise<{ ws: WebSocket; next(): Promise<Event> }> {
   const ws = new WebSocket(`${host.url.replace('http', 'ws')}/v1/database/chat/subscribe?compression=None`, ['v3.bsatn.spacetimedb']);
   const events: Event[] = [];
   let wake: (() => void) | undefined;
@@ -34,16 +37,18 @@ async function open(): Promise<{ ws: WebSocket; next(ms: number): Promise<Event 
     ws.once('open', r);
     ws.once('error', j);
   });
-  const next = async (ms: number) => {
-    const deadline = Date.now() + ms;
-    while (!events.length && Date.now() < deadline) await new Promise<void>((r) => ((wake = r), setTimeout(r, 20)));
-    return events.shift();
+  // Waits as long as it takes; a host that never answers fails the test by its timeout.
+  const next = async () => {
+    while (!events.length) await new Promise<void>((r) => (wake = r));
+    return events.shift()!;
   };
-  const first = await next(2000);
+  const first = await next();
   if (first?.kind !== 'message' || first.msg.tag !== 'InitialConnection') throw new Error('no InitialConnection');
   return { ws, next };
 }
 
+/** Request ids of the sentinel queries; the fuzzed ids stay far below. */
+const SENTINEL = 0x7000_0000;
 const REDUCERS = ['send_message', 'set_name', 'typing', 'keep_secret', 'crash', 'on_connect', 'nope', ''];
 const SQL = ['SELECT * FROM user', 'SELECT * FROM message WHERE id > 3', 'SELECT * FROM "message" WHERE "message"."text" = \'hi\'', 'SELECT * FROM my_secrets', 'SELECT * FROM typing_event'];
 
@@ -80,9 +85,7 @@ function randomMessage(r: () => number, id: number): ClientMessage {
 }
 
 describe('protocol fuzzing', () => {
-  it('answers or closes on every input, never crashes, and keeps subscribers consistent', async () => {
-    const seed = Number(process.env.FUZZ_SEED ?? 7);
-    const r = prng(seed);
+  it('answers or closes on every input, never crashes, and keeps subscribers consistent', seeded({ seed: 7, iterations: 600 }, async ({ random: r, iterations, seed }) => {
     const { conn: watcher } = await connectSdk(DbConnection, host.url, 'chat');
     const applied = deferred<void>();
     watcher.subscriptionBuilder().onApplied(() => applied.resolve()).subscribe(['SELECT * FROM message', 'SELECT * FROM user']);
@@ -90,8 +93,7 @@ describe('protocol fuzzing', () => {
 
     let client = await open();
     const counts = { answered: 0, closed: 0, committed: 0 };
-    const deadline = Date.now() + Number(process.env.FUZZ_MS ?? 4000);
-    for (let i = 1; Date.now() < deadline; i++) {
+    for (let i = 1; i <= iterations; i++) {
       let frame: Uint8Array;
       let decodable: boolean;
       const mode = r();
@@ -103,25 +105,35 @@ describe('protocol fuzzing', () => {
         for (let k = 0; k < flips; k++) frame[Math.floor(r() * frame.length)]! ^= 1 << Math.floor(r() * 8);
         if (r() < 0.3) frame = frame.subarray(0, Math.floor(r() * frame.length));
       } else frame = randomBytes(r, 64);
+      let decoded = 0;
       try {
-        decodeClientFrame(frame, 'v3');
+        decoded = decodeClientFrame(frame, 'v3').length;
         decodable = true;
       } catch {
         decodable = false;
       }
       client.ws.send(frame);
-      const ev = await client.next(3000);
-      expect(ev, `input ${i} (seed ${seed}) got neither a reply nor a close`).toBeDefined();
-      if (ev!.kind === 'close') {
-        expect(decodable, `input ${i} (seed ${seed}) decodes but closed the socket: ${ev!.reason}`).toBe(false);
-        expect(ev!.code).toBe(1011);
-        counts.closed++;
-        client = await open();
-      } else {
-        // A decodable frame may hold several messages: drain the extra replies.
-        counts.answered++;
-        if (ev!.msg.tag === 'ReducerResult' && ev!.msg.value.result.tag === 'Ok') counts.committed++;
-        while (await client.next(30)) counts.answered++;
+      const sentinelId = SENTINEL + i;
+      client.ws.send(encodeClientMessage({ tag: 'OneOffQuery', value: { requestId: sentinelId, queryString: 'SELECT * FROM user' } }));
+      let replies = 0;
+      for (;;) {
+        const ev = await client.next();
+        if (ev.kind === 'close') {
+          expect(decodable, `input ${i} (seed ${seed}) decodes but closed the socket: ${ev.reason}`).toBe(false);
+          expect(ev.code).toBe(1011);
+          counts.closed++;
+          client = await open();
+          break;
+        }
+        if (ev.msg.tag === 'OneOffQueryResult' && ev.msg.value.requestId === sentinelId) {
+          expect(decodable, `input ${i} (seed ${seed}) does not decode but the socket stayed open`).toBe(true);
+          // A decodable frame may hold several messages; each gets its own reply.
+          expect(replies, `input ${i} (seed ${seed}) got too few replies`).toBeGreaterThanOrEqual(decoded);
+          counts.answered += replies;
+          break;
+        }
+        replies++;
+        if (ev.msg.tag === 'ReducerResult' && ev.msg.value.result.tag === 'Ok') counts.committed++;
       }
     }
     client.ws.close();
@@ -139,5 +151,5 @@ describe('protocol fuzzing', () => {
       for (const ix of t.indexes) expect(ix.entries.length).toBe(t.rows.size);
     }
     watcher.disconnect();
-  }, 60_000);
+  }), 60_000);
 });

@@ -238,4 +238,4 @@ export function changeMap(entries: [string, RelationChange][]): Map<string, Rela
   return new Map(entries);
 }
 
-export { prng } from '../random';
+export { prng } from '@autopilot/test-support';

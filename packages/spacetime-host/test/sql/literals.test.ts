@@ -2,7 +2,8 @@ import { Timestamp } from 'spacetimedb';
 import { describe, expect, it } from 'vitest';
 import type { Literal } from '../../src/sql/ast';
 import { isComparableType, literalValue, parseDecimalInteger, parseRfc3339Micros, sameType } from '../../src/sql/literals';
-import { T, prng } from './helpers';
+import { seeded } from '@autopilot/test-support';
+import { T } from './helpers';
 
 const num = (text: string): Literal => ({ kind: 'num', text });
 const str = (text: string): Literal => ({ kind: 'str', text });
@@ -187,13 +188,12 @@ describe('parseRfc3339Micros', () => {
     },
   );
 
-  it('round-trips the SDK Timestamp.toISOString() output (seeded random instants)', () => {
-    const rand = prng(42);
-    for (let i = 0; i < 500; i++) {
+  it('round-trips the SDK Timestamp.toISOString() output (seeded random instants)', seeded({ seed: 42, iterations: 500 }, ({ random: rand, iterations }) => {
+    for (let i = 0; i < iterations; i++) {
       const micros = BigInt(Math.floor(rand() * 4_000_000_000)) * 1_000_000n + BigInt(Math.floor(rand() * 1_000_000));
       expect(parseRfc3339Micros(new Timestamp(micros).toISOString())).toBe(micros);
     }
-  });
+  }));
 });
 
 describe('comparable types and type equality', () => {

@@ -3,18 +3,16 @@
 // same-line collisions, undo) through their sessions, with random delays on calls, results and
 // rows. At quiescence every session's text equals the world's head and a replay of the op chain
 // from a snapshot (and from genesis), and no token a client typed is lost outside a conflict.
-// Seeded with a local generator (SEED, ITERATIONS); the shared seed helper was not on main yet.
+// Seeded through the shared harness: SEED is the first run's seed, ITERATIONS the number of runs.
+import { prng, seeded } from '@autopilot/test-support';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { GENESIS_HASH } from '@autopilot/line-ops';
 import { FileSession, WorldFileTransport, openFileSession } from '../../src/core/files/index';
 import { replayFileOps, type FileOpLike } from '../../../../spacetime-module/src/replay';
 import { DelayedTransport } from '../support/delayed-transport';
 import { initialText, lostTokens, randomAction, type Tracker } from '../support/file-property';
-import { prng } from '../support/random';
 import { startTestWorld, until, type TestClient, type TestWorld } from '../support/world';
 
-const SEED = Number(process.env.SEED ?? 11);
-const ITERATIONS = Number(process.env.ITERATIONS ?? 2);
 const STEPS = 70;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -45,7 +43,7 @@ afterAll(async () => {
   await world?.close();
 });
 
-it(`three clients edit one file concurrently and converge without losing keystrokes (SEED=${SEED}, ITERATIONS=${ITERATIONS})`, async () => {
+it('three clients edit one file concurrently and converge without losing keystrokes', seeded({ seed: 11, iterations: 2 }, async ({ seed: SEED, iterations: ITERATIONS }) => {
   let conflicts = 0;
   let versions = 0;
   for (let iteration = 0; iteration < ITERATIONS; iteration++) {
@@ -113,7 +111,7 @@ it(`three clients edit one file concurrently and converge without losing keystro
   // The run exercised both merging and conflicts.
   expect(versions).toBeGreaterThan(ITERATIONS * 5);
   expect(conflicts).toBeGreaterThan(0);
-}, 120_000);
+}), 120_000);
 
 it('opens a session from the files store and reports a missing file clearly', async () => {
   const { client } = clients[0]!;

@@ -3,20 +3,18 @@
 // session shows the world's text and no token a client typed is lost outside a conflict. Seeded
 // (SEED, ITERATIONS), so a failure repeats; the same property runs against the real world in
 // test/integration/file-session.test.ts.
+import { prng, seeded } from '@autopilot/test-support';
 import { expect, it } from 'vitest';
 import { FileSession } from '../../src/core/files/index';
 import { ManualTimers, MemoryFileWorld, MemoryTransport } from '../support/file-world';
 import { initialText, lostTokens, randomAction, type Tracker } from '../support/file-property';
-import { prng } from '../support/random';
 
-const SEED = Number(process.env.SEED ?? 20261203);
-const ITERATIONS = Number(process.env.ITERATIONS ?? 60);
 // Lets promise callbacks (sendBatch results) run; the memory transport answers without timers.
 const settle = async () => {
   for (let i = 0; i < 5; i++) await Promise.resolve();
 };
 
-it(`three sessions converge on the world's text without losing keystrokes (SEED=${SEED}, ITERATIONS=${ITERATIONS})`, async () => {
+it("three sessions converge on the world's text without losing keystrokes", seeded({ seed: 20261203, iterations: 60 }, async ({ seed: SEED, iterations: ITERATIONS }) => {
   let conflicts = 0;
   for (let iteration = 0; iteration < ITERATIONS; iteration++) {
     const seed = SEED + iteration;
@@ -72,4 +70,4 @@ it(`three sessions converge on the world's text without losing keystrokes (SEED=
   }
   // The generator does produce collisions (else the conflict path went untested).
   expect(conflicts).toBeGreaterThan(0);
-});
+}));

@@ -1,13 +1,11 @@
 // Line ops applied to a CodeMirror Text must give exactly what line-ops' applyLineOps gives on a
 // string, and the character changes reported for the editor must reproduce the same text.
+import { seeded } from '@autopilot/test-support';
 import { describe, expect, it } from 'vitest';
 import { applyLineOps, checkLineOps, type LineOp } from '@autopilot/line-ops';
 import { EditorState } from '@codemirror/state';
 import { changesFromChangeSet } from '../../src/core/files/codemirror';
 import { applyChangesToText, applyOpsToText, diffWindow, textOf } from '../../src/core/files/text';
-import { prng } from '../support/random';
-
-const SEED = Number(process.env.SEED ?? 7);
 
 function randomDoc(random: () => number): string {
   const lines = Array.from({ length: Math.floor(random() * 6) + 1 }, () => (random() < 0.3 ? '' : `l${Math.floor(random() * 100)}`));
@@ -33,10 +31,9 @@ function randomOps(random: () => number, lineCount: number): LineOp[] {
 }
 
 describe('applyOpsToText', () => {
-  it('matches applyLineOps on random documents and batches, and its changes reproduce the result', () => {
-    const random = prng(SEED);
+  it('matches applyLineOps on random documents and batches, and its changes reproduce the result', seeded({ seed: 7, iterations: 3000 }, ({ random, iterations }) => {
     let checked = 0;
-    for (let i = 0; i < 3000; i++) {
+    for (let i = 0; i < iterations; i++) {
       const doc = randomDoc(random);
       const ops = randomOps(random, doc.split('\n').length);
       if (ops.length === 0 || checkLineOps(ops) !== null) continue;
@@ -48,8 +45,8 @@ describe('applyOpsToText', () => {
       for (let k = 1; k < changes.length; k++) expect(changes[k]!.from).toBeGreaterThan(changes[k - 1]!.to);
       checked++;
     }
-    expect(checked).toBeGreaterThan(1000);
-  });
+    expect(checked).toBeGreaterThan(iterations / 3);
+  }));
 
   it('handles the edges of the document model: deleting every line, appending after the last line', () => {
     expect(applyOpsToText(textOf('a\nb'), [{ kind: 'replace', start: 0, deleteCount: 2, lines: [] }]).text.toString()).toBe('');

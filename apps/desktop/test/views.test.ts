@@ -112,6 +112,8 @@ describe('deriveViews', () => {
       }),
     );
     expect(views.messages['1']!.map((m) => m.senderName)).toEqual([expect.stringMatching(/^npub1.{7}…$/), 'cccccccc…']);
+    // The presence entry carries the same label the messages use, so the renderer never derives one.
+    expect(views.presence[0]!.label).toBe(views.messages['1']![0]!.senderName);
   });
 
   it('shows own ads even when withdrawn, others only while active, own first', () => {

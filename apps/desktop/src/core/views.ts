@@ -12,7 +12,7 @@ export type WorldViews = Pick<AppState, 'presence' | 'channels' | 'messages' | '
 /** Maps the world snapshot onto the contract's slices (names resolved, unread counted). */
 export function deriveViews(snapshot: WorldSnapshot): WorldViews {
   const selfId = snapshot.selfId;
-  const names = new Map(snapshot.nodes.map((n) => [n.nodeId, n.displayName || shortNpub(n.pubkeyHex)]));
+  const names = new Map(snapshot.nodes.map((n) => [n.nodeId, peerLabel(n.displayName, n.pubkeyHex)]));
   const nameOf = (id: string | null) => (id === null ? '' : (names.get(id) ?? `${id.slice(0, 8)}…`));
 
   const presence: Peer[] = snapshot.nodes
@@ -21,6 +21,7 @@ export function deriveViews(snapshot: WorldSnapshot): WorldViews {
       pubkeyHex: n.pubkeyHex,
       npub: safeNpub(n.pubkeyHex),
       displayName: n.displayName,
+      label: peerLabel(n.displayName, n.pubkeyHex),
       status: n.status,
       lastSeenMs: n.lastHeartbeatMs,
       isSelf: n.nodeId === selfId,
@@ -69,6 +70,7 @@ export function deriveViews(snapshot: WorldSnapshot): WorldViews {
         lastSeq: c.lastSeq,
         readSeq,
         unread,
+        idempotencyKey: c.idempotencyKey,
       };
     })
     .sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
@@ -193,8 +195,10 @@ function safeNpub(hex: string): string {
   }
 }
 
-function shortNpub(hex: string): string {
-  const npub = safeNpub(hex);
-  return npub ? `${npub.slice(0, 12)}…` : hex.slice(0, 8);
+/** The one rule for what a node is called: its display name, else a short npub, else a short key. */
+export function peerLabel(displayName: string, pubkeyHex: string): string {
+  if (displayName !== '') return displayName;
+  const npub = safeNpub(pubkeyHex);
+  return npub ? `${npub.slice(0, 12)}…` : `${pubkeyHex.slice(0, 8)}…`;
 }
 

@@ -1,5 +1,6 @@
 // Renderer state: the core's AppState (fed only by validated bridge pushes) plus view state that
-// never leaves the window (which tab and channel are open, form drafts).
+// never leaves the window (which tab and channel are open, form drafts). Components below App's
+// loaded gate read the core's state through useApp, which never sees the null before the first load.
 import { create } from 'zustand';
 import type { AppState, CallName, CallParams, CallResult, Result, StatePush } from '../shared/contract';
 import { bridge } from './bridge';
@@ -10,13 +11,13 @@ export interface RendererState {
   app: AppState | null;
   view: View;
   selectedChannelId: string | null;
-  /** Channel to select once it shows up (we only know its request key when we open it). */
-  pendingChannel: { name: string; since: number } | null;
+  /** Key of a channel we opened, to select once it shows up (`channels.open` answers before the row may arrive). */
+  pendingChannelKey: string | null;
   lastError: string | null;
   apply(push: StatePush): void;
   setView(view: View): void;
   selectChannel(id: string | null): void;
-  expectChannel(name: string): void;
+  expectChannel(key: string): void;
   setError(message: string | null): void;
 }
 
@@ -24,27 +25,35 @@ export const useStore = create<RendererState>()((set) => ({
   app: null,
   view: 'comms',
   selectedChannelId: null,
-  pendingChannel: null,
+  pendingChannelKey: null,
   lastError: null,
   apply: (push) =>
     set((state) => {
       if (state.app === null) return state;
       const app = { ...state.app, [push.slice]: push.value } as AppState;
-      let { selectedChannelId, pendingChannel } = state;
-      if (push.slice === 'channels' && pendingChannel) {
-        const found = [...push.value].reverse().find((c) => c.name === pendingChannel!.name);
-        if (found) {
-          selectedChannelId = found.id;
-          pendingChannel = null;
-        }
-      }
-      return { app, selectedChannelId, pendingChannel };
+      const found = push.slice === 'channels' && state.pendingChannelKey !== null ? push.value.find((c) => c.idempotencyKey === state.pendingChannelKey) : undefined;
+      return found ? { app, selectedChannelId: found.id, pendingChannelKey: null } : { app };
     }),
   setView: (view) => set({ view }),
   selectChannel: (selectedChannelId) => set({ selectedChannelId }),
-  expectChannel: (name) => set({ pendingChannel: { name, since: Date.now() } }),
+  expectChannel: (key) =>
+    set((state) => {
+      const found = state.app?.channels.find((c) => c.idempotencyKey === key);
+      return found ? { selectedChannelId: found.id, pendingChannelKey: null } : { pendingChannelKey: key };
+    }),
   setError: (lastError) => set({ lastError }),
 }));
+
+/**
+ * The core's state for components below App's loaded gate (it renders them only once `app` is set),
+ * so they never handle the null the store starts with.
+ */
+export function useApp<T>(select: (app: AppState) => T): T {
+  return useStore((s) => {
+    if (s.app === null) throw new Error('useApp is only for components rendered below the loaded gate');
+    return select(s.app);
+  });
+}
 
 /** Starts listening before asking for the whole state, so no push is missed in between. */
 export async function connectStore(): Promise<void> {

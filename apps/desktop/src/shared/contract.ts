@@ -57,6 +57,8 @@ export const Peer = z.object({
   pubkeyHex: z.string(),
   npub: z.string(),
   displayName: z.string(),
+  /** What to call this peer: its display name, else a short npub. The core decides, once. */
+  label: z.string(),
   status: z.string(),
   lastSeenMs: z.number(),
   isSelf: z.boolean(),
@@ -76,6 +78,8 @@ export const Channel = z.object({
   /** Highest seq this node has marked read. */
   readSeq: z.number().int().nonnegative(),
   unread: z.number().int().nonnegative(),
+  /** The key it was opened with: what `channels.open` answers, so the opener can find it. */
+  idempotencyKey: z.string(),
 });
 export type Channel = z.infer<typeof Channel>;
 

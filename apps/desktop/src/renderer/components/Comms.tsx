@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Peer } from '../../shared/contract';
-import { call, useStore } from '../store';
+import { call, useApp, useStore } from '../store';
 
 export function timeAgo(ms: number): string {
   const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
@@ -35,12 +35,12 @@ export function Comms() {
 }
 
 function PresenceList() {
-  const presence = useStore((s) => s.app!.presence);
+  const presence = useApp((app) => app.presence);
   const expectChannel = useStore((s) => s.expectChannel);
   const selectChannel = useStore((s) => s.selectChannel);
-  const channels = useStore((s) => s.app!.channels);
-  const self = useStore((s) => s.app!.self);
-  const live = useStore((s) => s.app!.connection.status === 'connected');
+  const channels = useApp((app) => app.channels);
+  const self = useApp((app) => app.self);
+  const live = useApp((app) => app.connection.status === 'connected');
 
   const messagePeer = async (peer: Peer) => {
     const existing = channels.find((c) => c.kind === 'direct' && c.participants.includes(peer.nodeId));
@@ -48,9 +48,9 @@ function PresenceList() {
       selectChannel(existing.id);
       return;
     }
-    const name = `${self.displayName || 'me'} ↔ ${peer.displayName || peer.npub.slice(0, 12)}`;
-    expectChannel(name);
-    await call('channels.open', { name, peers: [peer.nodeId], isPrivate: true });
+    const name = `${self.displayName || 'me'} ↔ ${peer.label}`;
+    const opened = await call('channels.open', { name, peers: [peer.nodeId], isPrivate: true });
+    if (opened.ok) expectChannel(opened.value.requestKey);
   };
 
   return (
@@ -64,7 +64,7 @@ function PresenceList() {
           <li key={peer.nodeId} data-testid="peer" data-name={peer.displayName} data-status={peer.status}>
             <span className={`dot status-${peer.status}`} title={peer.status} />
             <span className="peer-name">
-              {peer.displayName || peer.npub.slice(0, 14)}
+              {peer.label}
               {peer.isSelf && <span className="muted"> (you)</span>}
             </span>
             <span className="muted small" title={new Date(peer.lastSeenMs).toLocaleString()}>
@@ -83,8 +83,8 @@ function PresenceList() {
 }
 
 function WorkspaceList() {
-  const workspaces = useStore((s) => s.app!.workspaces);
-  const presence = useStore((s) => s.app!.presence);
+  const workspaces = useApp((app) => app.workspaces);
+  const presence = useApp((app) => app.presence);
   const [creating, setCreating] = useState(false);
   const [slug, setSlug] = useState('');
   const [name, setName] = useState('');
@@ -134,7 +134,7 @@ function WorkspaceList() {
                   <option value="">Invite…</option>
                   {invitable.map((p) => (
                     <option key={p.nodeId} value={p.nodeId}>
-                      {p.displayName || p.npub.slice(0, 12)}
+                      {p.label}
                     </option>
                   ))}
                 </select>
@@ -148,8 +148,8 @@ function WorkspaceList() {
 }
 
 function ChannelList() {
-  const channels = useStore((s) => s.app!.channels);
-  const workspaces = useStore((s) => s.app!.workspaces);
+  const channels = useApp((app) => app.channels);
+  const workspaces = useApp((app) => app.workspaces);
   const workspaceNames = new Map(workspaces.map((w) => [w.id, w.name]));
   const selected = useStore((s) => s.selectedChannelId);
   const selectChannel = useStore((s) => s.selectChannel);
@@ -191,9 +191,9 @@ function ChannelList() {
 
 function NewChannel({ onDone }: { onDone: () => void }) {
   // Select the stored array and filter here: a selector returning a new array re-renders forever.
-  const everyone = useStore((s) => s.app!.presence);
+  const everyone = useApp((app) => app.presence);
   const presence = everyone.filter((p) => !p.isSelf);
-  const workspaces = useStore((s) => s.app!.workspaces);
+  const workspaces = useApp((app) => app.workspaces);
   const expectChannel = useStore((s) => s.expectChannel);
   const [name, setName] = useState('');
   const [isPrivate, setPrivate] = useState(true);
@@ -203,10 +203,11 @@ function NewChannel({ onDone }: { onDone: () => void }) {
   // A workspace channel seats only the workspace's members.
   const candidates = workspace ? presence.filter((p) => workspace.members.includes(p.nodeId)) : presence;
   const submit = async () => {
-    expectChannel(name.trim());
     const peers = chosen.filter((id) => candidates.some((p) => p.nodeId === id));
     const r = await call('channels.open', { name: name.trim(), peers, isPrivate, workspaceId });
-    if (r.ok) onDone();
+    if (!r.ok) return;
+    expectChannel(r.value.requestKey);
+    onDone();
   };
   return (
     <div className="new-channel" data-testid="new-channel-form">
@@ -230,7 +231,7 @@ function NewChannel({ onDone }: { onDone: () => void }) {
               checked={chosen.includes(p.nodeId)}
               onChange={(e) => setChosen(e.target.checked ? [...chosen, p.nodeId] : chosen.filter((id) => id !== p.nodeId))}
             />
-            {p.displayName || p.npub.slice(0, 12)}
+            {p.label}
           </label>
         ))}
       </div>
@@ -243,13 +244,13 @@ function NewChannel({ onDone }: { onDone: () => void }) {
 
 function ChannelView() {
   const selectedId = useStore((s) => s.selectedChannelId);
-  const channel = useStore((s) => s.app!.channels.find((c) => c.id === s.selectedChannelId));
-  const messages = useStore((s) => (s.selectedChannelId ? s.app!.messages[s.selectedChannelId] : undefined));
-  const presence = useStore((s) => s.app!.presence);
-  const selfId = useStore((s) => s.app!.self.nodeId);
+  const channel = useApp((app) => app.channels.find((c) => c.id === selectedId));
+  const messages = useApp((app) => (selectedId ? app.messages[selectedId] : undefined));
+  const presence = useApp((app) => app.presence);
+  const selfId = useApp((app) => app.self.nodeId);
   const [text, setText] = useState('');
   const listRef = useRef<HTMLOListElement>(null);
-  const names = useMemo(() => new Map(presence.map((p) => [p.nodeId, p.displayName || p.npub.slice(0, 12)])), [presence]);
+  const names = useMemo(() => new Map(presence.map((p) => [p.nodeId, p.label])), [presence]);
 
   useEffect(() => {
     if (channel && channel.lastSeq > channel.readSeq && document.visibilityState === 'visible') {

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { CapabilityAd, ComputeRequest } from '../../shared/contract';
-import { call, useStore } from '../store';
+import { call, useApp } from '../store';
 
 const list = (text: string) =>
   text
@@ -30,7 +30,7 @@ function priceOf(ad: CapabilityAd): string {
 }
 
 function OwnAd() {
-  const own = useStore((s) => s.app!.ads.find((a) => a.isOwn));
+  const own = useApp((app) => app.ads.find((a) => a.isOwn));
   const [tools, setTools] = useState('');
   const [models, setModels] = useState('');
   const [classes, setClasses] = useState('cpu.small');
@@ -112,7 +112,7 @@ function OwnAd() {
 }
 
 function PeerAds() {
-  const allAds = useStore((s) => s.app!.ads);
+  const allAds = useApp((app) => app.ads);
   const ads = allAds.filter((a) => !a.isOwn && a.active);
   const [requesting, setRequesting] = useState<string | null>(null);
   return (
@@ -192,7 +192,7 @@ function RequestForm({ ad, onDone }: { ad: CapabilityAd; onDone: () => void }) {
 }
 
 function Requests() {
-  const requests = useStore((s) => s.app!.compute);
+  const requests = useApp((app) => app.compute);
   return (
     <section className="panel requests" data-testid="compute-requests">
       <h3>Compute requests</h3>

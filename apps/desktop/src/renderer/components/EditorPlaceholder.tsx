@@ -1,8 +1,8 @@
-import { useStore } from '../store';
+import { useApp } from '../store';
 
 /** The place the live collaborative editor will take; its settings toggle already exists. */
 export function EditorPlaceholder() {
-  const enabled = useStore((s) => s.app?.settings.editorEnabled ?? false);
+  const enabled = useApp((app) => app.settings.editorEnabled);
   return (
     <section className="panel placeholder" data-testid="editor-placeholder">
       <h2>Shared editor</h2>

@@ -1,11 +1,11 @@
 import { useState } from 'react';
-import { call, useStore } from '../store';
+import { call, useApp } from '../store';
 import { Onboarding } from './Onboarding';
 
 /** Identity details: npub (copy), backup words on request, and the profile's other accounts. */
 export function Identity() {
-  const identity = useStore((s) => s.app!.identity);
-  const self = useStore((s) => s.app!.self);
+  const identity = useApp((app) => app.identity);
+  const self = useApp((app) => app.self);
   const [backup, setBackup] = useState<string[] | null>(null);
   const [copied, setCopied] = useState(false);
   const [adding, setAdding] = useState(false);

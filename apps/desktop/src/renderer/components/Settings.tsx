@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'react';
-import { call, useStore } from '../store';
+import { call, useApp } from '../store';
 
 /** World and control endpoints, display name, the Nostr fallback lane, and the editor's place. */
 export function Settings() {
-  const settings = useStore((s) => s.app!.settings);
+  const settings = useApp((app) => app.settings);
   const [draft, setDraft] = useState(settings);
   const [relayText, setRelayText] = useState(settings.relays.join('\n'));
   const [saved, setSaved] = useState(false);

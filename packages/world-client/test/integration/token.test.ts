@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { startControl, type ControlHandle } from '@autopilot/control';
 import { createNip98AuthHeader, deriveIdentity, generateMnemonic } from '@autopilot/nip06';
-import { ControlTokenSource, signerFromPrivateKey } from '../src/index';
+import { ControlTokenSource, signerFromPrivateKey } from '../../src/index';
 
 const silent = pino({ level: 'silent' });
 let control: ControlHandle;

@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { npubToHex } from '@autopilot/nip06';
-import { loadNodeConfig, parseCli, parseWorldUrl } from '../src/node/index';
-import type { DeliveredMessage } from '../src/index';
-import { startTestWorld, until, type TestWorld } from './support/world';
+import { loadNodeConfig, parseCli, parseWorldUrl } from '../../src/node/index';
+import type { DeliveredMessage } from '../../src/index';
+import { startTestWorld, until, type TestWorld } from '../support/world';
 
-const repoRoot = resolve(import.meta.dirname, '../../..');
+const repoRoot = resolve(import.meta.dirname, '../../../..');
 const tsx = join(repoRoot, 'node_modules/.bin/tsx');
-const bin = resolve(import.meta.dirname, '../bin/autopilot-node.ts');
+const bin = resolve(import.meta.dirname, '../../bin/autopilot-node.ts');
 
 describe('parseCli', () => {
   const required = ['--world', 'ws://127.0.0.1:3000/world', '--control', 'http://127.0.0.1:8787', '--keystore', '/tmp/k'];

@@ -12,10 +12,10 @@ import {
   type ConnectionState,
   type Connector,
   type TokenSource,
-} from '../src/index';
-import { DbConnection } from '../src/module_bindings/index';
-import { NodeWebSocket, nodeFetch } from '../src/node/index';
-import { startTestWorld, until, type TestWorld } from './support/world';
+} from '../../src/index';
+import { DbConnection } from '../../src/module_bindings/index';
+import { NodeWebSocket, nodeFetch } from '../../src/node/index';
+import { startTestWorld, until, type TestWorld } from '../support/world';
 
 let world: TestWorld;
 beforeAll(async () => {

@@ -20,7 +20,7 @@ const { values } = parseArgs({
     web: { type: 'boolean', default: false },
     port: { type: 'string', default: '0' },
     'world-port': { type: 'string', default: '3000' },
-    'control-port': { type: 'string', default: '8787' },
+    'control-port': { type: 'string' },
     'relay-port': { type: 'string', default: '7777' },
   },
 });
@@ -44,7 +44,8 @@ if (values.attach) {
   world = await startEmbeddedWorld({
     dataDir: join(dataDir, 'embedded'),
     worldPort: Number(values['world-port']),
-    controlPort: Number(values['control-port']),
+    controlPort: values['control-port'] === undefined ? undefined : Number(values['control-port']),
+    preferredControlPort: 8787,
     relayPort: Number(values['relay-port']),
     logger,
   });

@@ -20,7 +20,8 @@ async function client() {
     for (;;) {
       const found = received.find(predicate);
       if (found) return found;
-      if (Date.now() - started > 3000) throw new Error(`relay never sent ${what}; got ${JSON.stringify(received)}`);
+      // A generous bound that only names what is missing; it does not measure speed.
+      if (Date.now() - started > 30_000) throw new Error(`relay never sent ${what}; got ${JSON.stringify(received)}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   };

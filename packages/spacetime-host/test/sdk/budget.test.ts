@@ -22,9 +22,8 @@ describe('call budget', () => {
     await applied.promise;
 
     await a.reducers.add({ id: 1, label: 'kept' });
-    const started = Date.now();
+    // The call spins forever unless the host stops it: its refusal is the proof, not a stopwatch.
     await expect(a.reducers.addThenSpin({ id: 100 })).rejects.toThrow(/time budget of 300 ms/);
-    expect(Date.now() - started).toBeLessThan(5000);
 
     // Nothing of the stopped call was committed, and the indexes still agree with the rows.
     await b.reducers.add({ id: 2, label: 'after' });

@@ -57,10 +57,9 @@ describe('limits', () => {
     (slow as unknown as { _socket: { pause(): void } })._socket.pause();
     const writer = await connectWith<ChatConnection>(ChatConnection, h, 'chat');
     const text = 'x'.repeat(64 * 1024);
-    const started = Date.now();
+    // 80 messages of 64 KiB (5 MiB) exceed the send backlog limit, so the host must drop the reader.
     for (let i = 0; i < 80 && h.module.connectedClients().length > 1; i++) await writer.reducers.sendMessage({ text: `${i}${text}` });
     await until(() => h.module.connectedClients().length === 1, 'the slow subscriber is dropped');
-    expect(Date.now() - started).toBeLessThan(10_000);
     await writer.reducers.sendMessage({ text: 'still fine' });
     writer.disconnect();
     slow.terminate();

@@ -32,10 +32,11 @@ it('swaps tokens before they expire, without the user noticing and without losin
   const atBob: DeliveredMessage[] = [];
   bob.client.onMessage((message) => atBob.push(message));
 
-  // Keep talking across several token lifetimes.
+  // Keep talking across several token lifetimes: until two swaps happened and the first token is
+  // dead, however long that takes on this machine.
   const results = [];
   let i = 0;
-  while (Date.now() < firstToken.expiresAtMs + 2_500) {
+  while (alice.client.stores.connection.getState().tokenSwaps < 2 || Date.now() <= firstToken.expiresAtMs + 500) {
     results.push(await alice.client.publishMessage({ channelId, payload: `m${i++}` }));
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -44,11 +45,9 @@ it('swaps tokens before they expire, without the user noticing and without losin
   expect(atBob.map((m) => m.payload)).toEqual(Array.from({ length: i }, (_, n) => `m${n}`));
 
   const state = alice.client.stores.connection.getState();
-  expect(state.tokenSwaps).toBeGreaterThanOrEqual(2);
   expect(state.reconnects).toBe(0);
   expect(statuses.filter((status) => status !== 'connected')).toEqual([]);
   expect(alice.tokens.current()!.sessionId).toBe(firstToken.sessionId);
-  expect(Date.now()).toBeGreaterThan(firstToken.expiresAtMs);
   await until(() => bob.client.stores.presence.getState().nodes[alice.client.identity!]?.status === 'online', 'alice still online');
 });
 

@@ -55,7 +55,8 @@ describe('createSocketFactory', () => {
     raw.receive(Uint8Array.of(0, ...new TextEncoder().encode('secnd')));
     raw.receive(await gzipFrame(new TextEncoder().encode('third')));
     raw.receive(Uint8Array.of(0, ...new TextEncoder().encode('forth')));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // However long inflating 2 MB takes on this machine: wait for all four, then check the order.
+    while (seen.length < 4) await new Promise((resolve) => setTimeout(resolve, 5));
     expect(seen).toEqual(['first', 'secnd', 'third', 'forth']);
   });
 
@@ -66,7 +67,8 @@ describe('createSocketFactory', () => {
     expect(ScriptedSocket.last!.closed).toBe(true);
     await factory(args);
     ScriptedSocket.last!.receive(Uint8Array.of(2, 9, 9, 9));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The broken gzip is found asynchronously; the test's timeout bounds the wait.
+    while (!ScriptedSocket.last!.closed) await new Promise((resolve) => setTimeout(resolve, 5));
     expect(ScriptedSocket.last!.closed).toBe(true);
   });
 

@@ -12,7 +12,8 @@ const { values } = parseArgs({
   options: {
     'data-dir': { type: 'string' },
     'world-port': { type: 'string', default: '0' },
-    'control-port': { type: 'string', default: '0' },
+    // Unset: the port used last time with this data dir (same issuer); 0: any free port.
+    'control-port': { type: 'string' },
     'relay-port': { type: 'string', default: '0' },
     'no-peer': { type: 'boolean', default: false },
     'heartbeat-ms': { type: 'string', default: '0' },
@@ -27,7 +28,7 @@ if (!values['data-dir']) {
 const world = await startEmbeddedWorld({
   dataDir: resolve(values['data-dir']),
   worldPort: Number(values['world-port']),
-  controlPort: Number(values['control-port']),
+  controlPort: values['control-port'] === undefined ? undefined : Number(values['control-port']),
   relayPort: Number(values['relay-port']),
   peer: !values['no-peer'],
   heartbeatIntervalMs: Number(values['heartbeat-ms']),

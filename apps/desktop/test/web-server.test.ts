@@ -1,7 +1,10 @@
 // The web-mode server with a real core (signed out, no world): what it serves and whom it lets in.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { AppCore } from '../src/core/app-core';
@@ -12,6 +15,14 @@ import { tempDir } from './helpers';
 let server: RunningWebServer;
 let core: AppCore;
 let cleanup: () => Promise<void>;
+/** Every log record the core and the server wrote, parsed. */
+const logs: Array<Record<string, unknown>> = [];
+const logSink = new Writable({
+  write(chunk, _encoding, done) {
+    for (const line of String(chunk).split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
+    done();
+  },
+});
 
 beforeAll(async () => {
   const temp = await tempDir();
@@ -22,7 +33,7 @@ beforeAll(async () => {
   await writeFile(join(staticDir, 'assets', 'app.js'), 'console.log(1)');
   await writeFile(join(temp.dir, 'secret.txt'), 'outside the static folder');
   const profileDir = join(temp.dir, 'profile');
-  core = await AppCore.open({ profileDir, secretBox: await LocalKeySecretBox.open(profileDir), mode: 'web' });
+  core = await AppCore.open({ profileDir, secretBox: await LocalKeySecretBox.open(profileDir), mode: 'web', logger: pino({ level: 'debug' }, logSink) });
   server = await startWebServer({ core, staticDir });
 });
 
@@ -44,9 +55,21 @@ function get(path: string, headers: Record<string, string> = {}): Promise<{ stat
   });
 }
 
-function connect(protocols: string[], origin = server.origin): Promise<{ ws?: WebSocket; status?: number; messages: any[] }> {
+/** One raw HTTP exchange, for request lines no client library would send; resolves with the status line. */
+function raw(text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect(server.port, '127.0.0.1', () => socket.write(text));
+    let answer = '';
+    socket.on('data', (d) => (answer += String(d)));
+    socket.on('end', () => resolve(answer.split('\r\n')[0] ?? ''));
+    socket.on('error', reject);
+  });
+}
+
+/** Opens a bridge socket; `headers` replace the default Origin header (pass {} to send none). */
+function connect(protocols: string[], origin = server.origin, headers: Record<string, string> = { origin }): Promise<{ ws?: WebSocket; status?: number; messages: any[] }> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(`${server.origin.replace('http', 'ws')}/bridge`, protocols, { headers: { origin } });
+    const ws = new WebSocket(`${server.origin.replace('http', 'ws')}/bridge`, protocols, { headers });
     // Listen from the start: the server sends the whole state as soon as the socket opens.
     const messages: any[] = [];
     ws.on('message', (data) => messages.push(JSON.parse(String(data))));
@@ -77,6 +100,8 @@ describe('web-mode server', () => {
   it('serves nothing outside its folder and only to its own Host', async () => {
     expect((await get('/../secret.txt')).status).toBe(404);
     expect((await get('/%2e%2e/secret.txt')).status).toBe(404);
+    expect((await get('/%2e%2e%2fsecret.txt')).status).toBe(404);
+    expect((await get('/assets/%2e%2e/%2e%2e/secret.txt')).status).toBe(404);
     expect((await get('/', { host: 'evil.example' })).status).toBe(421);
   });
 
@@ -84,6 +109,35 @@ describe('web-mode server', () => {
     expect((await connect(['autopilot-bridge'])).status).toBe(401);
     expect((await connect(['autopilot-bridge', `token.${'0'.repeat(64)}`])).status).toBe(401);
     expect((await connect(['autopilot-bridge', `token.${server.token}`], 'http://evil.example')).status).toBe(403);
+    expect((await connect(['autopilot-bridge', `token.${server.token}`], 'null')).status).toBe(403);
+  });
+
+  it('refuses a bridge socket with a valid token but no Origin header', async () => {
+    // Browsers always send Origin on WebSocket upgrades; a client that leaves it out is not our page.
+    const attempt = await connect(['autopilot-bridge', `token.${server.token}`], server.origin, {});
+    attempt.ws?.close();
+    expect(attempt.status).toBe(403);
+  });
+
+  it('refuses a bridge socket addressed to another Host (DNS rebinding)', async () => {
+    const attempt = await connect(['autopilot-bridge', `token.${server.token}`], server.origin, { origin: server.origin, host: 'evil.example' });
+    attempt.ws?.close();
+    expect(attempt.status).toBe(421);
+  });
+
+  it('answers malformed request URLs with 400 and logs them below error level, without a stack', async () => {
+    const host = `127.0.0.1:${server.port}`;
+    const malformed = await get('/%E0%A4%A');
+    expect(malformed).toMatchObject({ status: 400, body: expect.stringContaining('malformed') });
+    expect((await get('/assets/%zz.js')).status).toBe(400);
+    expect(await raw(`GET // HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)).toBe('HTTP/1.1 400 Bad Request');
+    const upgrade = `Host: ${host}\r\nOrigin: ${server.origin}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: autopilot-bridge, token.${server.token}\r\n\r\n`;
+    expect(await raw(`GET // HTTP/1.1\r\n${upgrade}`)).toBe('HTTP/1.1 400 Bad Request');
+    // The server is still up and serving.
+    expect((await get('/')).status).toBe(200);
+    const serious = logs.filter((record) => Number(record.level) >= 50 || 'stack' in record || JSON.stringify(record).includes('    at '));
+    expect(serious).toEqual([]);
+    expect(logs.some((record) => String(record.msg).includes('malformed'))).toBe(true);
   });
 
   it('carries calls and the initial state for a page holding the token', async () => {

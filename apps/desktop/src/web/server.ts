@@ -2,11 +2,14 @@
 // renderer (with the browser-side bridge shim) under a strict CSP, and a WebSocket at /bridge
 // carries the bridge contract. Only loopback is bound; the socket requires the session token (sent
 // as a WebSocket subprotocol, never in a URL the server logs) and an Origin and Host of this server.
+// Malformed requests (bad percent-escapes, unparsable targets) are the client's mistake: 400, logged
+// below error level without a stack, and they never reach a handler that could throw.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
+import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { WireRequest, type StatePush } from '../shared/contract';
 import type { AppCore } from '../core/app-core';
@@ -33,6 +36,8 @@ export interface WebServerOptions {
   port?: number;
   /** Fixed token (tests); default: 32 random bytes. */
   token?: string;
+  /** Default: the core's logger. */
+  logger?: Logger;
 }
 
 export interface RunningWebServer {
@@ -65,11 +70,13 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
   const token = options.token ?? randomBytes(32).toString('hex');
   const tokenBytes = Buffer.from(token);
   const { core, staticDir } = options;
+  const logger = options.logger ?? core.logger;
   let origin = '';
   let allowedHosts = new Set<string>();
 
   const server: Server = createServer((req, res) => {
-    void serveStatic(req, res).catch(() => {
+    void serveStatic(req, res).catch((error: unknown) => {
+      logger.error({ url: clip(req.url), err: (error as Error).message }, 'web server: serving failed');
       if (!res.headersSent) res.writeHead(500).end('internal error');
     });
   });
@@ -83,7 +90,12 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    const pathname = decodeURIComponent(new URL(req.url ?? '/', origin).pathname);
+    const pathname = requestPath(req.url, origin, true);
+    if (pathname === null) {
+      logger.info({ url: clip(req.url) }, 'web server: malformed request URL refused');
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request: malformed URL');
+      return;
+    }
     const relative = pathname === '/' ? 'index.html' : pathname.replace(/^\/+/, '');
     const file = normalize(join(staticDir, relative));
     if (!file.startsWith(normalize(staticDir) + sep)) {
@@ -125,7 +137,12 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
   });
 
   function checkUpgrade(req: IncomingMessage): string | null {
-    if (new URL(req.url ?? '/', origin).pathname !== '/bridge') return '404 Not Found';
+    const pathname = requestPath(req.url, origin, false);
+    if (pathname === null) {
+      logger.info({ url: clip(req.url) }, 'web bridge: malformed upgrade URL refused');
+      return '400 Bad Request';
+    }
+    if (pathname !== '/bridge') return '404 Not Found';
     if (!allowedHosts.has(req.headers.host ?? '')) return '421 Misdirected Request';
     const requestOrigin = req.headers.origin;
     if (requestOrigin === undefined || !allowedHosts.has(requestOrigin.replace(/^http:\/\//, ''))) return '403 Forbidden';
@@ -179,6 +196,22 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The request's path (percent-decoded when asked), or null when the target or an escape is malformed. */
+export function requestPath(url: string | undefined, base: string, decode: boolean): string | null {
+  try {
+    const pathname = new URL(url ?? '/', base).pathname;
+    return decode ? decodeURIComponent(pathname) : pathname;
+  } catch {
+    // URIError (bad escape) or TypeError (unparsable target): both are the client's mistake.
+    return null;
+  }
+}
+
+/** A request target short enough to log. */
+function clip(url: string | undefined): string {
+  return (url ?? '').slice(0, 200);
 }
 
 /** Puts the browser-side bridge before the renderer's own script, so window.autopilot exists first. */

@@ -1,12 +1,17 @@
 import { useState } from 'react';
 import { call, useApp } from '../store';
 import { Onboarding } from './Onboarding';
+import { SeedWarning } from './SeedWarning';
 
-/** Identity details: npub (copy), backup words on request, and the profile's other accounts. */
+/**
+ * Identity details: npub (copy), the backup words on request (after a warning that says what they
+ * are and a second click), and the profile's other accounts.
+ */
 export function Identity() {
   const identity = useApp((app) => app.identity);
   const self = useApp((app) => app.self);
   const [backup, setBackup] = useState<string[] | null>(null);
+  const [confirmingReveal, setConfirmingReveal] = useState(false);
   const [copied, setCopied] = useState(false);
   const [adding, setAdding] = useState(false);
   const active = identity.accounts.find((a) => a.id === identity.activeId);
@@ -42,22 +47,45 @@ export function Identity() {
       </dl>
       <h3>Backup</h3>
       {backup ? (
-        <ol className="seed" data-testid="backup-words">
-          {backup.map((w, i) => (
-            <li key={i}>
-              <span className="n">{i + 1}</span> {w}
-            </li>
-          ))}
-        </ol>
+        <>
+          <SeedWarning />
+          <ol className="seed" data-testid="backup-words">
+            {backup.map((w, i) => (
+              <li key={i}>
+                <span className="n">{i + 1}</span> {w}
+              </li>
+            ))}
+          </ol>
+          <button data-testid="hide-backup" onClick={() => setBackup(null)}>
+            Hide the words
+          </button>
+        </>
+      ) : confirmingReveal ? (
+        <div className="confirm" role="alertdialog" aria-labelledby="reveal-title" data-testid="reveal-warning">
+          <p id="reveal-title">
+            <strong>Show the seed phrase of “{active?.label}”?</strong>
+          </p>
+          <SeedWarning />
+          <div className="row">
+            <button data-testid="reveal-cancel" onClick={() => setConfirmingReveal(false)}>
+              Cancel
+            </button>
+            <button
+              className="primary danger"
+              data-testid="reveal-confirm"
+              onClick={async () => {
+                const r = await call('identity.revealBackup', { accountId: identity.activeId! });
+                setConfirmingReveal(false);
+                if (r.ok) setBackup(r.value.words);
+              }}
+            >
+              Show the words
+            </button>
+          </div>
+        </div>
       ) : (
-        <button
-          data-testid="reveal-backup"
-          onClick={async () => {
-            const r = await call('identity.revealBackup', { accountId: identity.activeId! });
-            if (r.ok) setBackup(r.value.words);
-          }}
-        >
-          Show my seed phrase
+        <button data-testid="reveal-backup" onClick={() => setConfirmingReveal(true)}>
+          Show my seed phrase…
         </button>
       )}
       <h3>Accounts on this device</h3>

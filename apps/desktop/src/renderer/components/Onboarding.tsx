@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { call, useStore } from '../store';
+import { SeedWarning } from './SeedWarning';
 
 type Step =
   | { kind: 'choose' }
@@ -71,6 +72,7 @@ export function Onboarding({ onDone }: { onDone?: () => void }) {
           <p>
             <strong>Write these words down, in order.</strong> They are the only way to restore this identity.
           </p>
+          <SeedWarning />
           <ol className="seed" data-testid="seed-words">
             {step.words.map((word, i) => (
               <li key={i} data-testid={`seed-word-${i + 1}`}>

@@ -22,6 +22,11 @@ test.afterAll(async () => {
 
 test('onboarding with a backup check, then connected with the resident peer present', async () => {
   const page = app.page;
+  // Nothing the page asks for is missing.
+  const failed: string[] = [];
+  page.on('response', (response) => {
+    if (response.status() >= 400) failed.push(`${response.status()} ${new URL(response.url()).pathname}`);
+  });
   await expect(page.getByTestId('onboarding')).toBeVisible();
   await expect(page.getByTestId('connection')).toHaveAttribute('data-status', 'signed_out');
   await app.shot('01-smoke-onboarding');
@@ -43,6 +48,13 @@ test('onboarding with a backup check, then connected with the resident peer pres
   await expect(peer(page, 'Resident autopilot')).toHaveAttribute('data-status', 'online');
   await expect(peer(page, 'Solo')).toBeVisible();
   await app.shot('04-smoke-connected');
+  expect(failed).toEqual([]);
+  // A browser asks for /favicon.ico unless the page declares an icon: it declares one, and it loads.
+  const icon = await page.locator('link[rel="icon"]').getAttribute('href');
+  expect(icon).toBeTruthy();
+  const iconResponse = await page.request.get(new URL(icon!, page.url()).href);
+  expect(iconResponse.status()).toBe(200);
+  expect(iconResponse.headers()['content-type']).toBe('image/svg+xml');
 });
 
 test('web mode refuses a bridge socket without the session token or from another origin', async () => {
@@ -84,6 +96,29 @@ test('a newcomer messages the resident peer and gets its compute result', async 
   await app.shot('06-smoke-peer-compute');
 });
 
+test('the composer keeps text it cannot send and says why', async () => {
+  const page = app.page;
+  await page.getByTestId('tab-comms').click();
+  await peer(page, 'Resident autopilot').getByTestId('message-peer').click();
+  const before = await page.getByTestId('message').count();
+  const huge = 'x'.repeat(100 * 1024);
+  await page.getByTestId('composer').fill(huge);
+  await expect(page.getByTestId('composer-error')).toContainText('102,400 characters; the limit is 16,384');
+  await expect(page.getByTestId('composer-count')).toHaveText('102,400 / 16,384');
+  await expect(page.getByTestId('send')).toBeDisabled();
+  // Enter does not send it either, and the text is still all there.
+  await page.getByTestId('composer').press('Enter');
+  expect((await page.getByTestId('composer').inputValue()).length).toBe(100 * 1024);
+  await expect(page.getByTestId('message')).toHaveCount(before);
+  await app.shot('06b-smoke-composer-too-long');
+  // Cut to the limit, it goes.
+  await page.getByTestId('composer').fill('y'.repeat(16 * 1024));
+  await expect(page.getByTestId('composer-error')).toHaveCount(0);
+  await page.getByTestId('send').click();
+  await expect(page.getByTestId('composer')).toHaveValue('');
+  await expect(page.getByTestId('message-body').nth(before)).toHaveText('y'.repeat(16 * 1024));
+});
+
 test('identity details: npub to copy, the backup words on request, and a second account', async () => {
   const page = app.page;
   await page.getByTestId('tab-identity').click();
@@ -93,7 +128,16 @@ test('identity details: npub to copy, the backup words on request, and a second 
   await page.getByTestId('copy-npub').click();
   await expect(page.getByTestId('copy-npub')).toHaveText('Copied');
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(npub);
+  // The seed phrase is shown only after a warning that says what it is, and a second click.
   await page.getByTestId('reveal-backup').click();
+  await expect(page.getByTestId('reveal-warning')).toContainText('Anyone who has them controls it');
+  await expect(page.getByTestId('backup-words')).toHaveCount(0);
+  await app.shot('07-smoke-reveal-warning');
+  await page.getByTestId('reveal-cancel').click();
+  await expect(page.getByTestId('reveal-warning')).toHaveCount(0);
+  await expect(page.getByTestId('backup-words')).toHaveCount(0);
+  await page.getByTestId('reveal-backup').click();
+  await page.getByTestId('reveal-confirm').click();
   await expect(page.getByTestId('backup-words').locator('li')).toHaveCount(12);
   const words = (await page.getByTestId('backup-words').locator('li').allInnerTexts()).map((w) => w.replace(/^\s*\d+\s*/, '').trim());
   expect(words).toEqual(seed);

@@ -3,6 +3,9 @@
 // requests, the renderer's bridge checks answers and pushes), in Electron (preload IPC) and in web
 // mode (loopback WebSocket) alike. Runs anywhere: no Node, DOM or Electron imports.
 import { z } from 'zod';
+import { MAX_MESSAGE_CHARS } from './limits';
+
+export { MAX_MESSAGE_CHARS };
 
 // ---- shared pieces ----
 
@@ -11,6 +14,7 @@ export const IdString = z.string().regex(/^\d{1,20}$/, 'must be a decimal id');
 /** A SpacetimeDB identity, 64 lower-case hex characters. */
 export const NodeId = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters');
 const ShortText = z.string().max(256);
+
 
 export const ConnectionStatus = z.enum(['signed_out', 'connecting', 'connected', 'reconnecting', 'offline']);
 export type ConnectionStatus = z.infer<typeof ConnectionStatus>;
@@ -265,7 +269,7 @@ export const Calls = {
     result: Ok,
   },
   'messages.send': {
-    params: z.object({ channelId: IdString, text: z.string().min(1).max(16 * 1024) }),
+    params: z.object({ channelId: IdString, text: z.string().min(1).max(MAX_MESSAGE_CHARS) }),
     result: z.object({ idempotencyKey: z.string() }),
   },
   'messages.markRead': { params: z.object({ channelId: IdString, seq: z.number().int().nonnegative() }), result: Ok },

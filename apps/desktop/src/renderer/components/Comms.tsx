@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Peer } from '../../shared/contract';
+import { MAX_MESSAGE_CHARS } from '../../shared/limits';
 import { call, useApp, useStore } from '../store';
 
 export function timeAgo(ms: number): string {
@@ -270,11 +271,15 @@ function ChannelView() {
     );
   }
 
+  const tooLong = text.length > MAX_MESSAGE_CHARS;
   const send = async () => {
     const body = text.trim();
-    if (body === '') return;
+    if (body === '' || body.length > MAX_MESSAGE_CHARS) return;
+    // Cleared at once so the next message can be typed; a refused one comes back unless the
+    // composer has new text by then (nothing typed is ever thrown away).
     setText('');
-    await call('messages.send', { channelId: channel.id, text: body });
+    const sent = await call('messages.send', { channelId: channel.id, text: body });
+    if (!sent.ok) setText((current) => (current === '' ? body : current));
   };
 
   return (
@@ -314,11 +319,29 @@ function ChannelView() {
           void send();
         }}
       >
-        <input data-testid="composer" placeholder={`Message ${channel.name}`} value={text} onChange={(e) => setText(e.target.value)} />
-        <button className="primary" data-testid="send" type="submit" disabled={text.trim() === ''}>
+        <input
+          data-testid="composer"
+          placeholder={`Message ${channel.name}`}
+          value={text}
+          aria-invalid={tooLong}
+          aria-describedby="composer-limit"
+          onChange={(e) => setText(e.target.value)}
+        />
+        {text.length > 0 && (
+          <span id="composer-limit" className={tooLong ? 'counter over' : 'counter'} data-testid="composer-count">
+            {text.length.toLocaleString('en')} / {MAX_MESSAGE_CHARS.toLocaleString('en')}
+          </span>
+        )}
+        <button className="primary" data-testid="send" type="submit" disabled={text.trim() === '' || tooLong}>
           Send
         </button>
       </form>
+      {tooLong && (
+        <p className="composer-error" role="alert" data-testid="composer-error">
+          This message is {text.length.toLocaleString('en')} characters; the limit is {MAX_MESSAGE_CHARS.toLocaleString('en')}. Shorten it or send it
+          in parts — your text stays here.
+        </p>
+      )}
     </section>
   );
 }

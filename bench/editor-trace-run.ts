@@ -202,9 +202,19 @@ export interface WorldRunOptions {
   profile?: boolean;
 }
 
-export async function runWorld(trace: Trace, options: WorldRunOptions): Promise<WorldRun> {
-  const { coalesceMs, verifyHashes } = options;
-  const profile = options.profile === true;
+/** A fresh world with clients A and B, a workspace both belong to, and an empty file. */
+interface World {
+  host: TraceHost;
+  a: WorldClient;
+  b: WorldClient;
+  workspaceId: string;
+  path: string;
+  fileId: string;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+async function openWorld(label: string): Promise<World> {
   const dataDir = mkdtempSync(join(tmpdir(), 'editor-trace-'));
   const control = await startControl({
     port: 0,
@@ -212,10 +222,15 @@ export async function runWorld(trace: Trace, options: WorldRunOptions): Promise<
     dataDir: join(dataDir, 'control'),
     config: { rateLimits: { loginPerAddress: { burst: 1000, perMinute: 1000 }, loginPerPubkey: { burst: 100, perMinute: 100 } } },
   });
-  const name = `trace-${process.pid}-${trace.name}`;
+  const name = `trace-${process.pid}-${label}`;
   const host = await TraceHost.start({ module: MODULE_DIR, name, dataDir: join(dataDir, 'host'), trustedIssuers: [control.issuer], fsync: true });
   const clients: WorldClient[] = [];
-  const sessions: FileSession[] = [];
+  const close = async () => {
+    await Promise.allSettled(clients.map((client) => client.stop()));
+    await host.request({ type: 'close' }).catch(() => undefined);
+    await control.close().catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
   try {
     const configured = await fetch(`${host.url}/v1/database/${name}/call/configure_world`, {
       method: 'POST',
@@ -258,12 +273,26 @@ export async function runWorld(trace: Trace, options: WorldRunOptions): Promise<
     const workspaceId = Object.values(a.stores.files.getState().workspaces).find((w) => w.slug === 'trace')!.id;
     const invited = await a.inviteMember({ workspaceId, member: b.identity!, role: 'editor' });
     if (!invited.ok) throw new Error(`invite_member: ${invited.message}`);
-    const path = `${trace.name}.txt`;
+    const path = `${label}.txt`;
     const file = await a.applyFileOps({ workspaceId, path, expectedBaseVersion: 0, ops: [{ start: 0, deleteCount: 1, lines: [''] }] });
     if (!file.ok) throw new Error(`create file: ${file.message}`);
     const visible = (client: WorldClient) => Object.values(client.stores.files.getState().files).some((f) => f.path === path);
     await until(() => visible(a) && visible(b), 'file visible to both');
     const fileId = Object.values(a.stores.files.getState().files).find((f) => f.path === path)!.id;
+    return { host, a, b, workspaceId, path, fileId, dataDir, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+export async function runWorld(trace: Trace, options: WorldRunOptions): Promise<WorldRun> {
+  const { coalesceMs, verifyHashes } = options;
+  const profile = options.profile === true;
+  const world = await openWorld(trace.name);
+  const { host, a, b, workspaceId, path, fileId, dataDir } = world;
+  const sessions: FileSession[] = [];
+  try {
     // A's transport is timed: a batch's round trip runs from sendBatch to its row arriving back at A.
     const timing = new TimingTransport(new WorldFileTransport(a, { workspaceId, path, fileId }));
     const sessionA = new FileSession({ head: { version: 1, content: '' }, transport: timing, coalesceMs, verifyHashes });
@@ -343,10 +372,96 @@ export async function runWorld(trace: Trace, options: WorldRunOptions): Promise<
     };
   } finally {
     for (const session of sessions) session.close();
-    await Promise.allSettled(clients.map((client) => client.stop()));
-    await host.request({ type: 'close' }).catch(() => undefined);
-    await control.close().catch(() => undefined);
-    rmSync(dataDir, { recursive: true, force: true });
+    await world.close();
+  }
+}
+
+
+export interface LatencyRun {
+  keystrokes: number;
+  p50: number;
+  p95: number;
+  max: number;
+}
+
+/**
+ * Typing at a steady, human-like rate (one patch every `intervalMs`): the time from a keystroke's
+ * `edit()` on A until B's session holds it (B took in the batch that carried it).
+ */
+export async function runLatency(trace: Trace, options: { keystrokes: number; intervalMs: number; coalesceMs: number }): Promise<LatencyRun> {
+  const world = await openWorld(`${trace.name}-paced`);
+  const { a, b, workspaceId, path, fileId } = world;
+  const sessions: FileSession[] = [];
+  try {
+    const editedAt: number[] = [];
+    /** opId → how many keystrokes A had made when it sent that batch (all are in it or before it). */
+    const carried = new Map<string, number>();
+    const sender = new SendNotingTransport(new WorldFileTransport(a, { workspaceId, path, fileId }), (opId) => carried.set(opId, editedAt.length));
+    const latencies: number[] = [];
+    let seen = 0;
+    const receiver = new ArrivalTransport(new WorldFileTransport(b, { workspaceId, path, fileId }), (opId) => {
+      const upTo = carried.get(opId);
+      if (upTo === undefined) return;
+      const now = performance.now();
+      for (; seen < upTo; seen++) latencies.push(now - editedAt[seen]!);
+    });
+    const sessionA = new FileSession({ head: { version: 1, content: '' }, transport: sender, coalesceMs: options.coalesceMs });
+    const sessionB = new FileSession({ head: { version: 1, content: '' }, transport: receiver });
+    sessions.push(sessionA, sessionB);
+    await new Promise((r) => setTimeout(r, 200));
+    const patches = trace.txns.flat().slice(0, options.keystrokes);
+    const started = performance.now();
+    for (const [index, [pos, del, ins]] of patches.entries()) {
+      // Paced against the start, so one slow turn does not shift every later keystroke.
+      const wait = started + index * options.intervalMs - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      editedAt.push(performance.now());
+      const result = sessionA.edit([{ from: pos, to: pos + del, insert: ins }]);
+      if (!result.ok) throw new Error(`edit refused: ${result.code} ${result.message}`);
+    }
+    await sessionA.whenIdle();
+    await until(() => seen === patches.length && sessionB.text === sessionA.text, 'B holds every keystroke', 60_000);
+    const sorted = latencies.slice().sort((x, y) => x - y);
+    return { keystrokes: patches.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted[sorted.length - 1]! };
+  } finally {
+    for (const session of sessions) session.close();
+    await world.close();
+  }
+}
+
+/** Notes the moment each batch is handed to the world. */
+class SendNotingTransport implements FileTransport {
+  constructor(
+    readonly inner: FileTransport,
+    readonly onSend: (opId: string) => void,
+  ) {}
+
+  sendBatch(batch: FileBatch): Promise<SendOutcome> {
+    this.onSend(batch.opId);
+    return this.inner.sendBatch(batch);
+  }
+
+  onOps(listener: (ops: readonly FileOpRecord[]) => void): () => void {
+    return this.inner.onOps(listener);
+  }
+}
+
+/** Notes each op's arrival, after the session took it in. */
+class ArrivalTransport implements FileTransport {
+  constructor(
+    readonly inner: FileTransport,
+    readonly onArrival: (opId: string) => void,
+  ) {}
+
+  sendBatch(batch: FileBatch): Promise<SendOutcome> {
+    return this.inner.sendBatch(batch);
+  }
+
+  onOps(listener: (ops: readonly FileOpRecord[]) => void): () => void {
+    return this.inner.onOps((ops) => {
+      listener(ops);
+      for (const op of ops) this.onArrival(op.opId);
+    });
   }
 }
 

@@ -9,14 +9,16 @@ import { resolve } from 'node:path';
 import { parseFlags, positive } from './lib/args';
 import { machineLine } from './lib/machine';
 import { fmt, table } from './lib/stats';
-import { DEFAULT_TRACES_DIR, loadTrace, runWorld, runYjs } from './editor-trace-run';
+import { DEFAULT_TRACES_DIR, loadTrace, runLatency, runWorld, runYjs } from './editor-trace-run';
 
 const USAGE = `usage: editor-trace [--quick] [--prefix N] [--traces automerge-paper,seph-blog1,clownschool_flat] [--traces-dir DIR] [--coalesce-ms MS] [--no-verify] [--profile]
   --quick       only the first --prefix patches of each trace (default 20000): a smoke check
   --traces-dir  where the traces are (default ../shared/data/editing-traces from the repo root)
   --coalesce-ms how long A's session gathers keystrokes before sending a batch (default 16, a frame)
   --no-verify   sessions skip checking each op's after_hash (to see what verification costs)
-  --profile     CPU-profile the client process and the host during the first trace; prints the top functions`;
+  --profile     CPU-profile the client process and the host during the first trace; prints the top functions
+  --paced N     also type the first N patches of the first trace at one per --interval-ms (default 25)
+                and report keystroke-to-B latency (default N: 400, --quick 100; 0 skips it)`;
 
 const flags = parseFlags(
   {
@@ -27,6 +29,8 @@ const flags = parseFlags(
     'coalesce-ms': { type: 'string' },
     'no-verify': { type: 'boolean' },
     profile: { type: 'boolean' },
+    paced: { type: 'string' },
+    'interval-ms': { type: 'string' },
   },
   USAGE,
 );
@@ -36,6 +40,8 @@ const quick = flags.quick === true;
 const prefix = quick ? positive(flags.prefix as string | undefined, 'prefix', 20_000) : Infinity;
 const coalesceMs = positive(flags['coalesce-ms'] as string | undefined, 'coalesce-ms', 16);
 const verifyHashes = flags['no-verify'] !== true;
+const pacedKeys = flags.paced === '0' ? 0 : positive(flags.paced as string | undefined, 'paced', quick ? 100 : 400);
+const intervalMs = positive(flags['interval-ms'] as string | undefined, 'interval-ms', 25);
 
 async function main(): Promise<void> {
   process.stdout.write(`editor-trace ${quick ? `(quick: first ${prefix} patches)` : '(whole traces)'}, coalesce ${coalesceMs} ms, hash checks ${verifyHashes ? 'on' : 'off'}\n${machineLine()}\n`);
@@ -65,6 +71,13 @@ async function main(): Promise<void> {
     ]);
     if (world.conflicts > 0) throw new Error(`${name}: ${world.conflicts} conflicts with a single writer`);
     process.stdout.write(`${name}: B holds the final text (${trace.expected.length} chars, equal) after ${fmt(world.totalMs, 0)} ms; Yjs local ${fmt(yjs.ms, 0)} ms\n`);
+  }
+  if (pacedKeys > 0) {
+    const trace = loadTrace(TRACES_DIR, TRACES[0]!, pacedKeys);
+    const paced = await runLatency(trace, { keystrokes: pacedKeys, intervalMs, coalesceMs });
+    process.stdout.write(
+      `paced typing (${TRACES[0]}, ${paced.keystrokes} keystrokes, one per ${intervalMs} ms): keystroke on A → held by B p50 ${fmt(paced.p50, 1)} ms, p95 ${fmt(paced.p95, 1)} ms, max ${fmt(paced.max, 1)} ms\n`,
+    );
   }
   process.stdout.write(
     `\n${table(

@@ -225,6 +225,28 @@ describe('FileSession', () => {
     expect(conflicts[0]).toMatchObject({ failures: [{ code: 'too_large', message: 'the file is too large' }], mine: 'ab', head: 'a' });
   });
 
+  it('types into a 10,000-line file sending only the touched lines, and merges a remote edit far away', async () => {
+    const lines = Array.from({ length: 10_000 }, (_, i) => `line ${i}`);
+    const world = new MemoryFileWorld(lines.join('\n'));
+    const timers = new ManualTimers();
+    const a = open(world, 'a', timers, true);
+    const b = open(world, 'b', timers, true);
+    const at = a.session.doc.line(5_001).to; // end of line 5000
+    type(a.session, at, ' edited');
+    type(b.session, 0, '// ');
+    timers.advance(20);
+    await settle();
+    a.transport.deliverRows();
+    b.transport.deliverRows();
+    // Each batch carries the one line it changed, not the file.
+    expect(a.transport.sent.map((batch) => batch.ops)).toEqual([[{ kind: 'replace', start: 5000, deleteCount: 1, lines: ['line 5000 edited'] }]]);
+    expect(b.transport.sent.map((batch) => batch.ops)).toEqual([[{ kind: 'replace', start: 0, deleteCount: 1, lines: ['// line 0'] }]]);
+    expect(a.session.text).toBe(world.content);
+    expect(b.session.text).toBe(world.content);
+    expect(world.content.split('\n')[5000]).toBe('line 5000 edited');
+    expect(world.content.startsWith('// line 0\n')).toBe(true);
+  });
+
   it('refuses bad changes with a clear error and changes nothing', () => {
     const world = new MemoryFileWorld('abc');
     const timers = new ManualTimers();

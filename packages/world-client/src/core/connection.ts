@@ -60,7 +60,7 @@ export interface Connector<Link> {
    * When the link's own credentials run out (ms since the epoch), if earlier than the token's:
    * a server may bind a connection to a short-lived token of its own. The link is swapped before.
    */
-  expiresAt?(link: Link): number | undefined;
+  expiresAtMs?(link: Link): number | undefined;
 }
 
 export type LinkKind = 'first' | 'reconnect' | 'token_refresh';
@@ -413,7 +413,7 @@ export class ConnectionManager<Link> {
     this.#cancel('refresh');
     const now = this.#clock.now();
     let due = this.#tokens.refreshAt(current.token);
-    const linkExpiry = this.#connector.expiresAt?.(current.link);
+    const linkExpiry = this.#connector.expiresAtMs?.(current.link);
     if (linkExpiry !== undefined) {
       // Same rule as tokens: a fifth of the remaining lifetime, between 1 s and 60 s ahead.
       const lead = Math.min(60_000, Math.max(1_000, (linkExpiry - now) / 5));

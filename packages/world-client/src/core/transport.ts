@@ -80,7 +80,7 @@ export class NostrSupplemental implements CommsTransport {
 export type Lane = 'spacetime' | 'nostr' | 'hold';
 
 export interface TransportSwitch {
-  readonly at: number;
+  readonly atMs: number;
   readonly from: Lane;
   readonly to: Lane;
   readonly reason: string;
@@ -161,7 +161,7 @@ export class TransportSelector {
   evaluate(trigger: string): Lane {
     const { lane, reason } = this.#choose();
     if (lane !== this.#lane) {
-      const change: TransportSwitch = { at: this.#clock.now(), from: this.#lane, to: lane, reason, trigger, policy: this.#policy };
+      const change: TransportSwitch = { atMs: this.#clock.now(), from: this.#lane, to: lane, reason, trigger, policy: this.#policy };
       this.#audit.push(change);
       if (this.#audit.length > this.#auditLimit) this.#audit.splice(0, this.#audit.length - this.#auditLimit);
       this.#lane = lane;

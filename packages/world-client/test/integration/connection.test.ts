@@ -174,17 +174,17 @@ describe('connection lifecycle', () => {
     const opened: number[] = [];
     const firstActiveAtSwap: boolean[] = [];
     const links: BareLink[] = [];
-    const expiring: Connector<BareLink & { expiresAt: number }> = {
+    const expiring: Connector<BareLink & { expiresAtMs: number }> = {
       open: async (token, events) => {
         const link = await base.open(token, events);
         // Was the previous link still open when this one came up (make before break)?
         if (links.length > 0) firstActiveAtSwap.push(links[0]!.conn.isActive);
         links.push(link);
         opened.push(Date.now());
-        return { ...link, expiresAt: Date.now() + 1_500 };
+        return { ...link, expiresAtMs: Date.now() + 1_500 };
       },
       close: (link) => base.close(link),
-      expiresAt: (link) => link.expiresAt,
+      expiresAtMs: (link) => link.expiresAtMs,
     };
     const tokens = tokensFor(world.control.url);
     const manager = new ConnectionManager({ connector: expiring, tokens });

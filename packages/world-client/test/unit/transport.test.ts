@@ -49,9 +49,9 @@ describe('TransportSelector', () => {
     primary.readinessChanged();
     expect(selector.lane).toBe('hold');
     expect(selector.reason).toBe('primary unavailable (reconnecting: connection closed); policy does not allow a Nostr fallback');
-    expect(selector.audit().map(({ at, from, to, trigger }) => ({ at, from, to, trigger }))).toEqual([
-      { at: 200, from: 'hold', to: 'spacetime', trigger: 'primary readiness changed' },
-      { at: 300, from: 'spacetime', to: 'hold', trigger: 'primary readiness changed' },
+    expect(selector.audit().map(({ atMs, from, to, trigger }) => ({ atMs, from, to, trigger }))).toEqual([
+      { atMs: 200, from: 'hold', to: 'spacetime', trigger: 'primary readiness changed' },
+      { atMs: 300, from: 'spacetime', to: 'hold', trigger: 'primary readiness changed' },
     ]);
   });
 

@@ -249,8 +249,8 @@ export class WorldSession {
       jobEnvelope: r.jobEnvelope,
       status: r.status,
       assignmentId: r.assignmentId,
-      createdAtMs: r.createdAt,
-      updatedAtMs: r.updatedAt,
+      createdAtMs: r.createdAtMs,
+      updatedAtMs: r.updatedAtMs,
     });
     return {
       selfId: presence.self,
@@ -259,7 +259,7 @@ export class WorldSession {
         pubkeyHex: n.pubkey,
         displayName: n.displayName,
         status: n.status,
-        lastHeartbeatMs: n.lastHeartbeatAt,
+        lastHeartbeatMs: n.lastHeartbeatAtMs,
       })),
       channels: Object.values(channels.mine).map((c) => ({
         id: c.id,
@@ -281,7 +281,7 @@ export class WorldSession {
           sender: m.sender,
           kind: m.kind,
           payload: m.payload,
-          sentAtMs: m.sentAt,
+          sentAtMs: m.sentAtMs,
           idempotencyKey: m.idempotencyKey,
         })),
       ),
@@ -311,7 +311,7 @@ export class WorldSession {
       })),
       workspaces: Object.values(files.workspaces).map((w) => ({ id: w.id, slug: w.slug, name: w.name, owner: w.owner })),
       members: Object.values(files.members).map((m) => ({ workspaceId: m.workspaceId, member: m.member, role: m.role })),
-      outbox: messages.pending.map((p) => ({ key: p.key, channelId: p.channelId, payload: p.payload, createdAt: p.enqueuedAt })),
+      outbox: messages.pending.map((p) => ({ key: p.key, channelId: p.channelId, payload: p.payload, createdAt: p.enqueuedAtMs })),
     };
   }
 

@@ -97,7 +97,7 @@ export interface WorldLink {
   readonly identity: string;
   readonly token: WorldToken;
   /** When the server's short-lived connection token expires (ms), if it said. */
-  readonly connectionTokenExpiresAt: number | undefined;
+  readonly connectionTokenExpiresAtMs: number | undefined;
   /** Resolves with the reason once the link is gone. */
   readonly closed: Promise<string>;
   readonly isClosed: boolean;
@@ -651,20 +651,20 @@ export class WorldClient {
     const fetch = this.#options.fetch ?? defaultFetch();
     return {
       open: (token, events) => {
-        let connectionTokenExpiresAt: number | undefined;
+        let connectionTokenExpiresAtMs: number | undefined;
         const socketFactory = createSocketFactory({
           WebSocket: this.#options.WebSocket,
           fetch,
           onFrame: () => this.#health.recordUpdate(this.#clock.now()),
           onShortLivedToken: (expiresAt) => {
-            connectionTokenExpiresAt = expiresAt;
+            connectionTokenExpiresAtMs = expiresAt;
           },
         });
-        return this.#openLink(token, events, socketFactory, () => connectionTokenExpiresAt);
+        return this.#openLink(token, events, socketFactory, () => connectionTokenExpiresAtMs);
       },
       // The world checks the control token's own expiry (`control_exp`), not the host's
       // short-lived connection token, so a link lives until the control token is refreshed.
-      expiresAt: (link) => link.token.expiresAtMs,
+      expiresAtMs: (link) => link.token.expiresAtMs,
       close: (link) => {
         link.markClosed('closed by the client');
         link.conn.disconnect();
@@ -686,7 +686,7 @@ export class WorldClient {
     token: WorldToken,
     events: LinkEvents,
     socketFactory: ReturnType<typeof createSocketFactory>,
-    connectionTokenExpiresAt: () => number | undefined,
+    connectionTokenExpiresAtMs: () => number | undefined,
   ): Promise<LinkState> {
     const id = this.#nextLinkId++;
     return new Promise<LinkState>((resolve, reject) => {
@@ -704,7 +704,7 @@ export class WorldClient {
         .withCompression(this.#options.compression ?? 'gzip')
         .withWSFn(socketFactory as unknown as Parameters<ReturnType<typeof DbConnection.builder>['withWSFn']>[0])
         .onConnect((conn, identity) => {
-          link = makeLink(id, conn, identity.toHexString(), token, connectionTokenExpiresAt());
+          link = makeLink(id, conn, identity.toHexString(), token, connectionTokenExpiresAtMs());
           this.#watchTables(link);
           const queries = TABLES.filter((table) => this.#features.has(table.feature)).map((table) => table.query);
           conn
@@ -923,7 +923,7 @@ export class WorldClient {
           this.stores.presence.setState({ nodes: byKey(rows(db.autopilotNode, toNode), (n) => n.id) });
           break;
         case 'mySessions':
-          this.stores.presence.setState({ sessions: byKey(rows(db.mySessions, toSession), (s) => s.sessionId) });
+          this.stores.presence.setState({ sessions: byKey(rows(db.mySessions, toSession), (s) => s.id) });
           break;
         case 'worldSettings': {
           const [settings] = rows(db.worldSettings, toWorldSettings);
@@ -1029,7 +1029,7 @@ export class WorldClient {
           key: entry.key,
           channelId: args.channelId,
           payload: args.payload,
-          enqueuedAt: entry.enqueuedAt,
+          enqueuedAtMs: entry.enqueuedAt,
           attempts: entry.attempts,
           ...(entry.lastError !== undefined ? { lastError: entry.lastError } : {}),
         });
@@ -1058,7 +1058,7 @@ export class WorldClient {
   }
 }
 
-function makeLink(id: number, conn: DbConnection, identity: string, token: WorldToken, connectionTokenExpiresAt: number | undefined): LinkState {
+function makeLink(id: number, conn: DbConnection, identity: string, token: WorldToken, connectionTokenExpiresAtMs: number | undefined): LinkState {
   let resolveClosed!: (reason: string) => void;
   const closed = new Promise<string>((resolve) => {
     resolveClosed = resolve;
@@ -1068,7 +1068,7 @@ function makeLink(id: number, conn: DbConnection, identity: string, token: World
     conn,
     identity,
     token,
-    connectionTokenExpiresAt,
+    connectionTokenExpiresAtMs,
     closed,
     isClosed: false,
     markClosed(reason: string) {

@@ -1,6 +1,9 @@
-// What the stores hold: plain data that crosses any bridge (structured clone, JSON). Ids of rows
-// are decimal strings, identities 64-char hex, times milliseconds since the epoch, and counters
-// that stay far below 2^53 (seq, versions) numbers. The SDK's rows never leave the core.
+// What the stores hold: plain data that crosses any bridge (structured clone, JSON). Every view
+// follows the naming rule in the root README ("Conventions"): times are milliseconds since the Unix
+// epoch named `<event>AtMs`, durations `<name>Ms`; a view's own id is `id` and a reference to
+// another record `<record>Id`; u64 ids are decimal strings, identities 64-char hex, Nostr keys
+// `pubkey` (hex) / `npub`; counters that stay far below 2^53 (seq, versions) are numbers. The SDK's
+// rows never leave the core.
 import type { Identity, Timestamp } from 'spacetimedb';
 import type {
   AutopilotNode,
@@ -27,21 +30,21 @@ export interface NodeView {
   readonly deviceId: string;
   readonly displayName: string;
   readonly status: string;
-  readonly lastHeartbeatAt: number;
-  readonly joinedAt: number;
+  readonly lastHeartbeatAtMs: number;
+  readonly joinedAtMs: number;
   readonly version: string;
   readonly region: string;
   readonly org: string;
 }
 
 export interface SessionView {
-  readonly sessionId: string;
+  readonly id: string;
   readonly nodeId: string;
   readonly deviceId: string;
   readonly status: string;
   readonly scopes: readonly string[];
-  readonly tokenExpiresAt: number;
-  readonly lastSeenAt: number;
+  readonly tokenExpiresAtMs: number;
+  readonly lastSeenAtMs: number;
 }
 
 export interface ChannelView {
@@ -54,8 +57,8 @@ export interface ChannelView {
   readonly mirrorToNostr: boolean;
   readonly status: string;
   readonly createdBy: string;
-  readonly createdAt: number;
-  readonly closedAt: number | null;
+  readonly createdAtMs: number;
+  readonly closedAtMs: number | null;
   readonly lastSeq: number;
   readonly lastHash: string;
   readonly participantCount: number;
@@ -67,11 +70,11 @@ export interface ParticipantView {
   readonly channelId: string;
   readonly participant: string;
   readonly role: string;
-  readonly joinedAt: number;
+  readonly joinedAtMs: number;
 }
 
 export interface MessageView {
-  readonly eventId: string;
+  readonly id: string;
   readonly channelId: string;
   readonly seq: number;
   readonly sender: string;
@@ -83,14 +86,14 @@ export interface MessageView {
   readonly idempotencyKey: string;
   readonly prevHash: string;
   readonly hash: string;
-  readonly sentAt: number;
+  readonly sentAtMs: number;
 }
 
 export interface CheckpointView {
   readonly channelId: string;
   readonly lastSeenSeq: number;
   readonly lastAckedSeq: number;
-  readonly updatedAt: number;
+  readonly updatedAtMs: number;
 }
 
 export interface CapabilityAdView {
@@ -107,7 +110,7 @@ export interface CapabilityAdView {
   readonly constraints: string;
   readonly region: string;
   readonly active: boolean;
-  readonly updatedAt: number;
+  readonly updatedAtMs: number;
 }
 
 export interface ComputeRequestView {
@@ -125,8 +128,8 @@ export interface ComputeRequestView {
   /** "0" when unassigned. */
   readonly assignmentId: string;
   readonly idempotencyKey: string;
-  readonly createdAt: number;
-  readonly updatedAt: number;
+  readonly createdAtMs: number;
+  readonly updatedAtMs: number;
 }
 
 export interface AssignmentView {
@@ -137,9 +140,9 @@ export interface AssignmentView {
   readonly reason: string;
   readonly resultRef: string;
   readonly resultHash: string;
-  readonly createdAt: number;
-  readonly updatedAt: number;
-  readonly completedAt: number | null;
+  readonly createdAtMs: number;
+  readonly updatedAtMs: number;
+  readonly completedAtMs: number | null;
 }
 
 export interface LineOpView {
@@ -158,7 +161,7 @@ export interface FileView {
   readonly lineCount: number;
   readonly lastOpHash: string;
   readonly updatedBy: string;
-  readonly updatedAt: number;
+  readonly updatedAtMs: number;
 }
 
 export interface ConflictRangeView {
@@ -184,7 +187,7 @@ export interface ConflictTicketView {
   readonly conflicts: readonly ConflictRangeView[];
   readonly status: string;
   readonly resolution: string;
-  readonly createdAt: number;
+  readonly createdAtMs: number;
 }
 
 export interface ConflictEventView {
@@ -195,7 +198,7 @@ export interface ConflictEventView {
   readonly actor: string;
   readonly headVersion: number;
   readonly conflicts: readonly ConflictRangeView[];
-  readonly at: number;
+  readonly occurredAtMs: number;
 }
 
 export interface PresenceEventView {
@@ -205,7 +208,7 @@ export interface PresenceEventView {
   readonly kind: string;
   readonly anchor: { readonly line: number; readonly col: number };
   readonly head: { readonly line: number; readonly col: number };
-  readonly at: number;
+  readonly occurredAtMs: number;
 }
 
 export interface WorkspaceView {
@@ -213,7 +216,7 @@ export interface WorkspaceView {
   readonly slug: string;
   readonly name: string;
   readonly owner: string;
-  readonly createdAt: number;
+  readonly createdAtMs: number;
 }
 
 export interface MemberView {
@@ -249,21 +252,21 @@ export const toNode = (row: AutopilotNode): NodeView => ({
   deviceId: row.deviceId,
   displayName: row.displayName,
   status: row.status,
-  lastHeartbeatAt: ms(row.lastHeartbeat),
-  joinedAt: ms(row.joinedAt),
+  lastHeartbeatAtMs: ms(row.lastHeartbeat),
+  joinedAtMs: ms(row.joinedAt),
   version: row.version,
   region: row.region,
   org: row.org,
 });
 
 export const toSession = (row: AutopilotSession): SessionView => ({
-  sessionId: row.sessionId,
+  id: row.sessionId,
   nodeId: hex(row.nodeId),
   deviceId: row.deviceId,
   status: row.status,
   scopes: [...row.scopes],
-  tokenExpiresAt: count(row.tokenExpiresAt) * 1000,
-  lastSeenAt: ms(row.lastSeen),
+  tokenExpiresAtMs: count(row.tokenExpiresAt) * 1000,
+  lastSeenAtMs: ms(row.lastSeen),
 });
 
 export const toChannel = (row: CommsChannel): ChannelView => ({
@@ -276,8 +279,8 @@ export const toChannel = (row: CommsChannel): ChannelView => ({
   mirrorToNostr: row.mirrorToNostr,
   status: row.status,
   createdBy: hex(row.createdBy),
-  createdAt: ms(row.createdAt),
-  closedAt: row.closedAt ? ms(row.closedAt) : null,
+  createdAtMs: ms(row.createdAt),
+  closedAtMs: row.closedAt ? ms(row.closedAt) : null,
   lastSeq: count(row.lastSeq),
   lastHash: row.lastHash,
   participantCount: row.participantCount,
@@ -289,11 +292,11 @@ export const toParticipant = (row: ChannelParticipant): ParticipantView => ({
   channelId: id(row.channelId),
   participant: hex(row.participant),
   role: row.role,
-  joinedAt: ms(row.joinedAt),
+  joinedAtMs: ms(row.joinedAt),
 });
 
 export const toMessage = (row: MessageEvent): MessageView => ({
-  eventId: id(row.eventId),
+  id: id(row.eventId),
   channelId: id(row.channelId),
   seq: count(row.seq),
   sender: hex(row.sender),
@@ -305,14 +308,14 @@ export const toMessage = (row: MessageEvent): MessageView => ({
   idempotencyKey: row.idempotencyKey,
   prevHash: row.prevHash,
   hash: row.hash,
-  sentAt: ms(row.sentAt),
+  sentAtMs: ms(row.sentAt),
 });
 
 export const toCheckpoint = (row: TransportCheckpoint): CheckpointView => ({
   channelId: id(row.channelId),
   lastSeenSeq: count(row.lastSeenSeq),
   lastAckedSeq: count(row.lastAckedSeq),
-  updatedAt: ms(row.updatedAt),
+  updatedAtMs: ms(row.updatedAt),
 });
 
 export const toCapabilityAd = (row: CapabilityAd): CapabilityAdView => ({
@@ -327,7 +330,7 @@ export const toCapabilityAd = (row: CapabilityAd): CapabilityAdView => ({
   constraints: row.constraints,
   region: row.region,
   active: row.active,
-  updatedAt: ms(row.updatedAt),
+  updatedAtMs: ms(row.updatedAt),
 });
 
 export const toComputeRequest = (row: ComputeRequest): ComputeRequestView => ({
@@ -343,8 +346,8 @@ export const toComputeRequest = (row: ComputeRequest): ComputeRequestView => ({
   status: row.status,
   assignmentId: id(row.assignmentId),
   idempotencyKey: row.idempotencyKey,
-  createdAt: ms(row.createdAt),
-  updatedAt: ms(row.updatedAt),
+  createdAtMs: ms(row.createdAt),
+  updatedAtMs: ms(row.updatedAt),
 });
 
 export const toAssignment = (row: ComputeAssignment): AssignmentView => ({
@@ -355,9 +358,9 @@ export const toAssignment = (row: ComputeAssignment): AssignmentView => ({
   reason: row.reason,
   resultRef: row.resultRef,
   resultHash: row.resultHash,
-  createdAt: ms(row.createdAt),
-  updatedAt: ms(row.updatedAt),
-  completedAt: row.completedAt ? ms(row.completedAt) : null,
+  createdAtMs: ms(row.createdAt),
+  updatedAtMs: ms(row.updatedAt),
+  completedAtMs: row.completedAt ? ms(row.completedAt) : null,
 });
 
 export const toFile = (row: FileHead): FileView => ({
@@ -370,7 +373,7 @@ export const toFile = (row: FileHead): FileView => ({
   lineCount: row.lineCount,
   lastOpHash: row.lastOpHash,
   updatedBy: hex(row.updatedBy),
-  updatedAt: ms(row.updatedAt),
+  updatedAtMs: ms(row.updatedAt),
 });
 
 const toRange = (range: ConflictTicket['conflicts'][number]): ConflictRangeView => ({
@@ -396,7 +399,7 @@ export const toConflictTicket = (row: ConflictTicket): ConflictTicketView => ({
   conflicts: row.conflicts.map(toRange),
   status: row.status,
   resolution: row.resolution,
-  createdAt: ms(row.createdAt),
+  createdAtMs: ms(row.createdAt),
 });
 
 export const toConflictEvent = (row: ConflictEvent): ConflictEventView => ({
@@ -407,7 +410,7 @@ export const toConflictEvent = (row: ConflictEvent): ConflictEventView => ({
   actor: hex(row.actor),
   headVersion: count(row.headVersion),
   conflicts: row.conflicts.map(toRange),
-  at: ms(row.at),
+  occurredAtMs: ms(row.at),
 });
 
 export const toPresenceEvent = (row: PresenceEvent): PresenceEventView => ({
@@ -417,7 +420,7 @@ export const toPresenceEvent = (row: PresenceEvent): PresenceEventView => ({
   kind: row.kind,
   anchor: { line: row.anchorLine, col: row.anchorCol },
   head: { line: row.headLine, col: row.headCol },
-  at: ms(row.at),
+  occurredAtMs: ms(row.at),
 });
 
 export const toWorkspace = (row: Workspace): WorkspaceView => ({
@@ -425,7 +428,7 @@ export const toWorkspace = (row: Workspace): WorkspaceView => ({
   slug: row.slug,
   name: row.name,
   owner: hex(row.owner),
-  createdAt: ms(row.createdAt),
+  createdAtMs: ms(row.createdAt),
 });
 
 export const toMember = (row: WorkspaceMember): MemberView => ({

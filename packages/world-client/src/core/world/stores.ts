@@ -54,7 +54,7 @@ export interface PendingMessage {
   readonly key: string;
   readonly channelId: string;
   readonly payload: string;
-  readonly enqueuedAt: number;
+  readonly enqueuedAtMs: number;
   readonly attempts: number;
   readonly lastError?: string;
 }

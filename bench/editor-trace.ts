@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { parseFlags, positive } from './lib/args';
 import { machineLine } from './lib/machine';
 import { fmt, table } from './lib/stats';
-import { DEFAULT_TRACES_DIR, loadTrace, runLatency, runWorld, runYjs } from './editor-trace-run';
+import { DEFAULT_TRACES_DIR, loadTrace, runLatency, runWorld, runYjs, warmUpPipeline } from './editor-trace-run';
 
 const USAGE = `usage: editor-trace [--quick] [--prefix N] [--traces automerge-paper,seph-blog1,clownschool_flat] [--traces-dir DIR] [--coalesce-ms MS] [--no-verify] [--profile]
   --quick       only the first --prefix patches of each trace (default 20000): a smoke check
@@ -50,6 +50,8 @@ async function main(): Promise<void> {
   for (const name of TRACES) {
     const trace = loadTrace(TRACES_DIR, name, prefix);
     const yjs = runYjs(trace);
+    // Both sides measured warm: Yjs after an untimed run, the pipeline after one without the world.
+    warmUpPipeline(trace);
     const world = await runWorld(trace, { coalesceMs, verifyHashes, profile: flags.profile === true && first });
     first = false;
     rows.push([

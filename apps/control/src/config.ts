@@ -1,17 +1,31 @@
+// Control's configuration: the JSON a deployment writes (or the embedded launcher passes), checked
+// with zod so every mistake is named at startup, and resolved into the sets the service reads.
 import { readFile } from 'node:fs/promises';
 import { nip19 } from 'nostr-tools';
 import { z } from 'zod';
 
-/** The scopes the world module understands; config may only grant these (catches typos early). */
-export const STANDARD_SCOPES = [
-  'world:join',
-  'comms:write',
-  'compute:request',
-  'compute:provide',
-  'files:write',
-  'bridge:publish',
-] as const;
+/** The scopes a user's login may carry (role `user`). */
+export const USER_SCOPES = ['world:join', 'comms:write', 'compute:request', 'compute:provide', 'files:write'] as const;
+/** Draining *other* nodes' outbox rows to Nostr: role `bridge` only. */
+export const BRIDGE_SCOPE = 'bridge:publish';
+/** Telling a world to refuse sessions: only control's own service token carries it, never a login. */
+export const REVOKE_SCOPE = 'world:revoke';
+
+/** Every scope the world module understands; config may only name these (catches typos early). */
+export const STANDARD_SCOPES = [...USER_SCOPES, BRIDGE_SCOPE, REVOKE_SCOPE] as const;
 export type Scope = (typeof STANDARD_SCOPES)[number];
+/** What a login can ever be granted: everything but `world:revoke`. */
+export const LOGIN_SCOPES = [...USER_SCOPES, BRIDGE_SCOPE] as const;
+export type LoginScope = (typeof LOGIN_SCOPES)[number];
+
+/** Roles a pubkey can be given; `service` is control's own and cannot be assigned to a pubkey. */
+export const LOGIN_ROLES = ['user', 'bridge'] as const;
+export type LoginRole = (typeof LOGIN_ROLES)[number];
+export const ROLE_SCOPES: Readonly<Record<LoginRole | 'service', readonly Scope[]>> = {
+  user: USER_SCOPES,
+  bridge: [...USER_SCOPES, BRIDGE_SCOPE],
+  service: [REVOKE_SCOPE],
+};
 
 /** SpacetimeDB refuses `iss`/`sub` longer than this (spec §3.4). */
 export const MAX_CLAIM_BYTES = 128;
@@ -28,7 +42,45 @@ const pubkeySchema = z.string().transform((value, ctx) => {
   return normalized;
 });
 
-const scopeListSchema = z.array(z.enum(STANDARD_SCOPES));
+const scopeListSchema = z.array(
+  z.string().transform((value, ctx) => {
+    if ((LOGIN_SCOPES as readonly string[]).includes(value)) return value as LoginScope;
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        value === REVOKE_SCOPE
+          ? `${REVOKE_SCOPE} belongs to control's own service token and is never granted to a login`
+          : `unknown scope "${value}"; expected one of ${LOGIN_SCOPES.join(', ')}`,
+    });
+    return z.NEVER;
+  }),
+);
+
+const roleSchema = z.string().transform((value, ctx) => {
+  if ((LOGIN_ROLES as readonly string[]).includes(value)) return value as LoginRole;
+  ctx.addIssue({
+    code: 'custom',
+    message:
+      value === 'service'
+        ? 'role "service" is control\'s own and cannot be given to a pubkey'
+        : `unknown role "${value}"; expected one of ${LOGIN_ROLES.join(', ')}`,
+  });
+  return z.NEVER;
+});
+
+/** A world control tells about revocations: its HTTP base URL and database name. */
+const worldTargetSchema = z.strictObject({
+  httpUrl: z.string().transform((value, ctx) => {
+    const normalized = normalizeBaseUrl(value);
+    if (typeof normalized !== 'string') {
+      ctx.addIssue({ code: 'custom', message: normalized.error });
+      return z.NEVER;
+    }
+    return normalized;
+  }),
+  database: z.string().min(1).max(128),
+});
+export type WorldTarget = z.output<typeof worldTargetSchema>;
 
 /** An http(s) base URL; trailing slashes are dropped so paths append cleanly. */
 const baseUrlSchema = z.string().transform((value, ctx) => {
@@ -61,10 +113,26 @@ const controlConfigSchema = z
     tokenTtlSeconds: z.int().min(30).max(86_400).default(900),
     /** Absent: an open local world where any valid login is accepted. */
     allowedPubkeys: z.array(pubkeySchema).optional(),
-    /** Scopes of pubkeys without their own entry in `pubkeyScopes`. */
-    defaultScopes: scopeListSchema.default([...STANDARD_SCOPES]),
-    /** Per-pubkey scope sets; an entry replaces `defaultScopes` for that pubkey. */
+    /** Role of pubkeys without an entry in `roles` or `pubkeyScopes`. */
+    defaultRole: roleSchema.default('user'),
+    /** Per-pubkey roles (`user`, `bridge`). */
+    roles: z.record(z.string(), roleSchema).default({}),
+    /**
+     * Narrows the default role's scopes for everyone without a `roles`/`pubkeyScopes` entry
+     * (kept from before roles; prefer roles).
+     */
+    defaultScopes: scopeListSchema.optional(),
+    /** Per-pubkey explicit scope sets, replacing the role for that pubkey (kept from before roles). */
     pubkeyScopes: z.record(z.string(), scopeListSchema).default({}),
+    /** Worlds control tells about revocations (POST <httpUrl>/v1/database/<database>/call/revoke_sessions). */
+    worlds: z.array(worldTargetSchema).max(64).default([]),
+    /** Backoff of revocation delivery: first retry after initialMs, doubling up to maxMs. */
+    revocationRetry: z
+      .strictObject({
+        initialMs: z.int().min(1).max(3_600_000).default(1_000),
+        maxMs: z.int().min(1).max(86_400_000).default(300_000),
+      })
+      .prefault({}),
     transport: z
       .strictObject({
         nostrFallbackAllowed: z.boolean().default(false),
@@ -101,13 +169,32 @@ const controlConfigSchema = z
     if (config.issuer !== undefined && utf8Length(config.issuer) > MAX_CLAIM_BYTES) {
       ctx.addIssue({ code: 'custom', path: ['issuer'], message: `must be at most ${MAX_CLAIM_BYTES} bytes (SpacetimeDB limit for iss)` });
     }
+    if (config.revocationRetry.maxMs < config.revocationRetry.initialMs) {
+      ctx.addIssue({ code: 'custom', path: ['revocationRetry', 'maxMs'], message: 'must be at least initialMs' });
+    }
+    if (config.defaultScopes !== undefined) {
+      const roleScopes: readonly string[] = ROLE_SCOPES[config.defaultRole];
+      for (const scope of config.defaultScopes.filter((s) => !roleScopes.includes(s))) {
+        ctx.addIssue({ code: 'custom', path: ['defaultScopes'], message: `${scope} is not a scope of the default role ${config.defaultRole}` });
+      }
+    }
     const allowed = config.allowedPubkeys ? new Set(config.allowedPubkeys) : undefined;
-    for (const key of Object.keys(config.pubkeyScopes)) {
-      const pubkey = normalizePubkey(key);
-      if (pubkey === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['pubkeyScopes', key], message: 'key is neither a 64-hex Nostr pubkey nor an npub' });
-      } else if (allowed && !allowed.has(pubkey)) {
-        ctx.addIssue({ code: 'custom', path: ['pubkeyScopes', key], message: 'pubkey is not in allowedPubkeys, so it could never log in' });
+    const withRole = new Set<string>();
+    for (const [field, keys] of [
+      ['roles', Object.keys(config.roles)],
+      ['pubkeyScopes', Object.keys(config.pubkeyScopes)],
+    ] as const) {
+      for (const key of keys) {
+        const pubkey = normalizePubkey(key);
+        if (pubkey === undefined) {
+          ctx.addIssue({ code: 'custom', path: [field, key], message: 'key is neither a 64-hex Nostr pubkey nor an npub' });
+        } else if (allowed && !allowed.has(pubkey)) {
+          ctx.addIssue({ code: 'custom', path: [field, key], message: 'pubkey is not in allowedPubkeys, so it could never log in' });
+        } else if (field === 'roles') {
+          withRole.add(pubkey);
+        } else if (withRole.has(pubkey)) {
+          ctx.addIssue({ code: 'custom', path: [field, key], message: 'pubkey also has a role; give it one or the other' });
+        }
       }
     }
   });
@@ -116,9 +203,13 @@ const controlConfigSchema = z
 export type ControlConfig = z.input<typeof controlConfigSchema>;
 
 /** Config with defaults applied and pubkeys normalized to lowercase hex. */
-export interface ResolvedControlConfig extends Omit<z.output<typeof controlConfigSchema>, 'allowedPubkeys' | 'pubkeyScopes'> {
+export interface ResolvedControlConfig
+  extends Omit<z.output<typeof controlConfigSchema>, 'allowedPubkeys' | 'pubkeyScopes' | 'roles' | 'defaultScopes'> {
   allowedPubkeys: ReadonlySet<string> | undefined;
-  pubkeyScopes: ReadonlyMap<string, readonly Scope[]>;
+  /** The scopes each listed pubkey may be granted (from `roles` or `pubkeyScopes`). */
+  pubkeyScopes: ReadonlyMap<string, readonly LoginScope[]>;
+  /** The scopes of every other pubkey (the default role, narrowed by `defaultScopes`). */
+  defaultScopes: readonly LoginScope[];
 }
 
 export type ConfigResult = { ok: true; config: ResolvedControlConfig } | { ok: false; message: string };
@@ -132,13 +223,17 @@ export function parseControlConfig(input: unknown): ConfigResult {
     });
     return { ok: false, message: problems.join('; ') };
   }
-  const { allowedPubkeys, pubkeyScopes, ...rest } = parsed.data;
+  const { allowedPubkeys, pubkeyScopes, roles, defaultScopes, ...rest } = parsed.data;
+  const scopesByPubkey = new Map<string, readonly LoginScope[]>();
+  for (const [key, role] of Object.entries(roles)) scopesByPubkey.set(normalizePubkey(key) as string, ROLE_SCOPES[role] as readonly LoginScope[]);
+  for (const [key, scopes] of Object.entries(pubkeyScopes)) scopesByPubkey.set(normalizePubkey(key) as string, scopes);
   return {
     ok: true,
     config: {
       ...rest,
       allowedPubkeys: allowedPubkeys ? new Set(allowedPubkeys) : undefined,
-      pubkeyScopes: new Map(Object.entries(pubkeyScopes).map(([key, scopes]) => [normalizePubkey(key) as string, scopes])),
+      pubkeyScopes: scopesByPubkey,
+      defaultScopes: defaultScopes ?? (ROLE_SCOPES[rest.defaultRole] as readonly LoginScope[]),
     },
   };
 }

@@ -1,3 +1,5 @@
+// Control's refusals: the machine-readable codes and the one JSON shape every error leaves in.
+// A client's mistake is a 4xx with a code and a message for people, never a stack.
 import type { Context } from 'hono';
 
 /** Machine-readable reasons a request was refused; clients branch on these, never on messages. */
@@ -17,11 +19,14 @@ export type ErrorCode =
   | 'session_revoked'
   | 'invalid_token'
   | 'token_expired'
+  | 'token_not_yet_valid'
   | 'rate_limited'
   | 'not_found'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
   | 'internal';
 
-export type FailureStatus = 400 | 401 | 403 | 404 | 429 | 500;
+export type FailureStatus = 400 | 401 | 403 | 404 | 413 | 415 | 429 | 500;
 
 /** A refusal carried from a check to the HTTP layer. */
 export interface Failure {

@@ -1,5 +1,7 @@
+// NIP-98 HTTP auth as control's login proof: the signed event must name this request's URL, method
+// and body hash, be fresh, and verify. Replay protection is the caller's (ReplayGuard).
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { kinds } from 'nostr-tools';
 import { validateEvent, verifyEvent, type Event } from 'nostr-tools/pure';
 import { failure, type Failure } from './errors';
@@ -14,8 +16,8 @@ export interface Nip98Expectation {
   /** The full URL the client addressed (public base URL + path + query). */
   url: string;
   method: string;
-  /** The raw request body exactly as received; empty string when there is none. */
-  body: string;
+  /** The raw request body exactly as received (hashed as bytes); empty when there is none. */
+  body: Uint8Array;
   nowSeconds: number;
 }
 
@@ -65,7 +67,7 @@ export function verifyNip98Authorization(header: string | undefined, expected: N
     if (payloadTag.value === undefined) {
       return failure(401, 'payload_mismatch', 'a request with a body needs a payload tag: sha256 hex of the raw body');
     }
-    if (payloadTag.value.toLowerCase() !== bytesToHex(sha256(utf8ToBytes(expected.body)))) {
+    if (payloadTag.value.toLowerCase() !== bytesToHex(sha256(expected.body))) {
       return failure(401, 'payload_mismatch', 'the payload tag does not match the sha256 of the request body');
     }
   }

@@ -1,3 +1,5 @@
+// Token buckets keyed by a string (a pubkey, an address): how control keeps one caller's burst of
+// logins from costing others their turn.
 export interface TokenBucketSettings {
   burst: number;
   perMinute: number;
@@ -26,16 +28,26 @@ export class TokenBucketLimiter {
     this.tokensPerMs = settings.perMinute / 60_000;
   }
 
+  /** Whether `take` would succeed now, without consuming anything. */
+  peek(key: string): TakeResult {
+    const bucket = this.refilled(this.buckets.get(key), this.nowMs());
+    return bucket.tokens < 1 ? { ok: false, retryAfterSeconds: this.retryAfter(bucket) } : { ok: true };
+  }
+
   take(key: string): TakeResult {
     const now = this.nowMs();
     const bucket = this.refilled(this.buckets.get(key), now);
     if (bucket.tokens < 1) {
       this.buckets.set(key, bucket);
-      return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.tokensPerMs / 1000)) };
+      return { ok: false, retryAfterSeconds: this.retryAfter(bucket) };
     }
     this.buckets.set(key, { tokens: bucket.tokens - 1, refilledAt: now });
     if (this.buckets.size > PRUNE_ABOVE) this.pruneFull(now);
     return { ok: true };
+  }
+
+  private retryAfter(bucket: Bucket): number {
+    return Math.max(1, Math.ceil((1 - bucket.tokens) / this.tokensPerMs / 1000));
   }
 
   private refilled(bucket: Bucket | undefined, now: number): Bucket {

@@ -1,12 +1,16 @@
+// startControl: the control service as a library — config, keys, sessions, revocation delivery and
+// the HTTP server, with the issuer fixed once the socket listens.
 import { createAdaptorServer } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { createControlApp } from './app';
-import { ConfigError, MAX_CLAIM_BYTES, normalizeBaseUrl, resolveControlConfig, utf8Length, type ControlConfig } from './config';
+import { ConfigError, MAX_CLAIM_BYTES, normalizeBaseUrl, resolveControlConfig, utf8Length, type ControlConfig, type WorldTarget } from './config';
 import { KeyRing } from './keys';
 import { TokenBucketLimiter } from './rateLimit';
+import { RevocationDelivery, realTimers, type DeliveryStats, type Timers } from './revocations';
 import { SessionStore } from './sessions';
+import { mintServiceToken } from './tokens';
 
 export interface StartControlOptions {
   /** 0 picks a free port. */
@@ -17,6 +21,8 @@ export interface StartControlOptions {
   dataDir?: string;
   /** Milliseconds since the epoch; injectable so tests can move time without sleeping. */
   now?: () => number;
+  /** Timers of revocation retries; injectable together with `now`. */
+  timers?: Timers;
   /** Defaults to JSON lines on stderr at LOG_LEVEL (or info), so stdout stays free for the bin. */
   logger?: Logger;
 }
@@ -29,6 +35,10 @@ export interface ControlHandle {
   close(): Promise<void>;
   /** Signs with a new key from now on; the previous key stays in the JWKS for the overlap period. */
   rotateKey(): Promise<void>;
+  /** Adds a world to tell about revocations from now on (e.g. one started after control). */
+  addWorld(target: WorldTarget): void;
+  /** Delivery of revocations to worlds: counters, and a promise for "no attempt in flight". */
+  revocations: { stats(): DeliveryStats; idle(): Promise<void> };
 }
 
 export async function startControl(options: StartControlOptions = {}): Promise<ControlHandle> {
@@ -40,6 +50,7 @@ export async function startControl(options: StartControlOptions = {}): Promise<C
 
   const keys = await KeyRing.open({ dataDir: options.dataDir, overlapSeconds: config.keyRotationOverlapSeconds, nowSeconds });
   const sessions = await SessionStore.open({ dataDir: options.dataDir, idleSeconds: config.sessionIdleSeconds, nowSeconds });
+  const worlds: WorldTarget[] = [...config.worlds];
 
   // The issuer depends on the bound port, so the app is built once the socket listens.
   const routing: { app?: ReturnType<typeof createControlApp> } = {};
@@ -58,6 +69,15 @@ export async function startControl(options: StartControlOptions = {}): Promise<C
     throw new ConfigError(issuerProblem);
   }
 
+  const revocations = await RevocationDelivery.open({
+    dataDir: options.dataDir,
+    serviceToken: async () => (await mintServiceToken(keys, { issuer, org: config.org, nowSeconds: nowSeconds() })).token,
+    nowMs,
+    timers: options.timers ?? realTimers,
+    retry: config.revocationRetry,
+    logger,
+  });
+
   routing.app = createControlApp({
     config,
     issuer,
@@ -66,10 +86,15 @@ export async function startControl(options: StartControlOptions = {}): Promise<C
     sessions,
     loginLimiterPerPubkey: new TokenBucketLimiter(config.rateLimits.loginPerPubkey, nowMs),
     loginLimiterPerAddress: new TokenBucketLimiter(config.rateLimits.loginPerAddress, nowMs),
+    revocations,
+    worlds: () => worlds,
     nowMs,
     logger,
   });
-  logger.info({ url, issuer, persistent: options.dataDir !== undefined, openWorld: config.allowedPubkeys === undefined }, 'control service listening');
+  logger.info(
+    { url, issuer, persistent: options.dataDir !== undefined, openWorld: config.allowedPubkeys === undefined, worlds: worlds.length },
+    'control service listening',
+  );
 
   let closing: Promise<void> | undefined;
   return {
@@ -79,9 +104,18 @@ export async function startControl(options: StartControlOptions = {}): Promise<C
       await keys.rotate();
       logger.info({ kid: keys.signingKey().kid }, 'signing key rotated');
     },
+    addWorld: (target) => {
+      const normalized = normalizeBaseUrl(target.httpUrl);
+      if (typeof normalized !== 'string') throw new ConfigError(`world httpUrl ${normalized.error}`);
+      if (worlds.some((world) => world.httpUrl === normalized && world.database === target.database)) return;
+      worlds.push({ httpUrl: normalized, database: target.database });
+      logger.info({ world: `${normalized}/${target.database}` }, 'world added for revocations');
+    },
+    revocations: { stats: () => revocations.stats(), idle: () => revocations.idle() },
     close: () => {
       closing ??= (async () => {
         await closeServer(server);
+        await revocations.close();
         await Promise.all([keys.settled(), sessions.settled()]);
       })();
       return closing;

@@ -1,3 +1,5 @@
+// Control's login sessions: started at login, continued by refresh, ended by revocation; persisted
+// so a restart neither forgets a revocation nor resurrects a revoked session.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -85,12 +87,27 @@ export class SessionStore {
     return { ok: true, sessionId };
   }
 
-  /** Marks a session revoked; revoking twice is harmless. */
-  async revoke(sessionId: string): Promise<void> {
+  /** Marks a session revoked; true when it was live until now (revoking twice is harmless). */
+  async revoke(sessionId: string): Promise<boolean> {
     const record = this.sessions.get(sessionId);
-    if (!record || record.revokedAt !== null) return;
+    if (!record || record.revokedAt !== null) return false;
     record.revokedAt = this.options.nowSeconds();
     await this.persist();
+    return true;
+  }
+
+  /** Revokes every live session of the pubkey (on one device when given); returns their ids, sorted. */
+  async revokeMatching(pubkey: string, deviceId?: string): Promise<string[]> {
+    const now = this.options.nowSeconds();
+    const revoked: string[] = [];
+    for (const [id, record] of this.sessions) {
+      if (record.pubkey !== pubkey || record.revokedAt !== null) continue;
+      if (deviceId !== undefined && record.deviceId !== deviceId) continue;
+      record.revokedAt = now;
+      revoked.push(id);
+    }
+    if (revoked.length > 0) await this.persist();
+    return revoked.sort();
   }
 
   isRevoked(sessionId: string): boolean {

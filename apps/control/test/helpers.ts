@@ -1,3 +1,5 @@
+// Shared pieces of control's tests: a settable clock, real NIP-98 signing with nostr-tools, and a
+// started service on an ephemeral port.
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { pino } from 'pino';
@@ -16,6 +18,38 @@ export class FakeClock {
   }
 }
 
+/** Timers driven by a FakeClock: `runDue` fires what the clock has reached, nothing fires by itself. */
+export class ManualTimers {
+  private next = 1;
+  private readonly pending = new Map<number, { dueMs: number; callback: () => void }>();
+
+  constructor(private readonly clock: FakeClock) {}
+
+  setTimeout = (callback: () => void, ms: number): unknown => {
+    const handle = this.next++;
+    this.pending.set(handle, { dueMs: this.clock.ms + ms, callback });
+    return handle;
+  };
+
+  clearTimeout = (handle: unknown): void => {
+    this.pending.delete(handle as number);
+  };
+
+  /** Milliseconds until the earliest timer, or undefined when none is armed. */
+  nextDelayMs(): number | undefined {
+    const due = [...this.pending.values()].map((timer) => timer.dueMs - this.clock.ms);
+    return due.length === 0 ? undefined : Math.min(...due);
+  }
+
+  runDue(): void {
+    for (const [handle, timer] of [...this.pending]) {
+      if (timer.dueMs > this.clock.ms) continue;
+      this.pending.delete(handle);
+      timer.callback();
+    }
+  }
+}
+
 export interface NostrUser {
   secretKey: Uint8Array;
   pubkey: string;
@@ -31,6 +65,8 @@ export interface Nip98Options {
   method?: string;
   /** Raw body the payload tag is computed from; omit for no payload tag. */
   payloadOf?: string;
+  /** The same as raw bytes (for bodies that are not valid UTF-8). */
+  payloadBytes?: Uint8Array;
   createdAt: number;
 }
 
@@ -40,10 +76,14 @@ export function nip98Header(user: NostrUser, options: Nip98Options): string {
     ['u', options.url],
     ['method', options.method ?? 'POST'],
   ];
-  if (options.payloadOf !== undefined) tags.push(['payload', bytesToHex(sha256(new TextEncoder().encode(options.payloadOf)))]);
+  const payload = options.payloadBytes ?? (options.payloadOf === undefined ? undefined : new TextEncoder().encode(options.payloadOf));
+  if (payload !== undefined) tags.push(['payload', bytesToHex(sha256(payload))]);
   const event = finalizeEvent({ kind: 27235, created_at: options.createdAt, tags, content: '' }, user.secretKey);
   return `Nostr ${Buffer.from(JSON.stringify(event)).toString('base64')}`;
 }
+
+/** Bodies sent to control are JSON and must say so. */
+export const JSON_TYPE = { 'Content-Type': 'application/json' } as const;
 
 export const silentLogger = pino({ level: 'silent' });
 

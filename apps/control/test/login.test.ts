@@ -1,7 +1,9 @@
+// Login end to end against a running control: the claims minted, NIP-98 checks (URL, method, payload,
+// freshness, replay), the clock skew on bearer tokens, and sessions (refresh, revoke).
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spacetimeIdentityHex, STANDARD_SCOPES, type LoginResponse } from '../src/index';
-import { errorCodeOf, login, newUser, nip98Header, startTestService, type TestService } from './helpers';
+import { spacetimeIdentityHex, USER_SCOPES, type LoginResponse } from '../src/index';
+import { JSON_TYPE, errorCodeOf, login, newUser, nip98Header, startTestService, type TestService } from './helpers';
 
 let service: TestService;
 
@@ -31,13 +33,14 @@ describe('successful login', () => {
       sub: user.pubkey,
       aud: ['spacetimedb'],
       iat: now,
+      nbf: now,
       exp: now + 900,
       hex_identity: answer.identity,
       nostr_pubkey: user.pubkey,
       device_id: 'laptop-1',
       session_id: answer.session_id,
       org: 'acme',
-      scopes: [...STANDARD_SCOPES],
+      scopes: [...USER_SCOPES],
       control_exp: now + 900,
     });
   });
@@ -88,6 +91,24 @@ describe('successful login', () => {
     expect(await errorCodeOf(forgedResponse)).toBe('invalid_token');
   });
 
+  it('dates tokens with nbf = iat, and refuses tokens dated beyond the 30 s clock skew', async () => {
+    // Mint at a clock 31 s ahead (as a control with a fast clock would), then verify at the real time.
+    service.clock.advanceSeconds(31);
+    const ahead = (await (await login(service, newUser())).json()) as LoginResponse;
+    service.clock.advanceSeconds(-31);
+    expect(ahead.claims.nbf).toBe(ahead.claims.iat);
+    const policyUrl = `${service.control.url}/v1/policy/transport`;
+    const refused = await fetch(policyUrl, { headers: { Authorization: `Bearer ${ahead.token}` } });
+    expect(refused.status).toBe(401);
+    expect(await errorCodeOf(refused)).toBe('token_not_yet_valid');
+
+    // 30 s ahead is within the skew and accepted.
+    service.clock.advanceSeconds(30);
+    const withinSkew = (await (await login(service, newUser())).json()) as LoginResponse;
+    service.clock.advanceSeconds(-30);
+    expect((await fetch(policyUrl, { headers: { Authorization: `Bearer ${withinSkew.token}` } })).status).toBe(200);
+  });
+
   it('refuses an expired bearer token with token_expired', async () => {
     const answer = (await (await login(service, newUser())).json()) as LoginResponse;
     service.clock.advanceSeconds(901);
@@ -103,14 +124,14 @@ describe('successful login', () => {
 
 describe('NIP-98 checks', () => {
   it('refuses a login without Authorization', async () => {
-    const response = await fetch(service.tokenUrl, { method: 'POST', body: JSON.stringify({ device_id: 'd' }) });
+    const response = await fetch(service.tokenUrl, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ device_id: 'd' }) });
     expect(response.status).toBe(401);
     expect(await response.json()).toEqual({ error: { code: 'missing_authorization', message: expect.any(String) } });
   });
 
   it('refuses an Authorization that is not a Nostr event', async () => {
     for (const authorization of ['Bearer abc', 'Nostr !!!', `Nostr ${Buffer.from('{"kind":27235}').toString('base64')}`]) {
-      const response = await fetch(service.tokenUrl, { method: 'POST', headers: { Authorization: authorization }, body: '{}' });
+      const response = await fetch(service.tokenUrl, { method: 'POST', headers: { Authorization: authorization, ...JSON_TYPE }, body: '{}' });
       expect(response.status, `Authorization: ${authorization}`).toBe(401);
       expect(await errorCodeOf(response), `Authorization: ${authorization}`).toBe('bad_nip98');
     }
@@ -149,7 +170,7 @@ describe('NIP-98 checks', () => {
 
   it('refuses a body sent without a payload tag', async () => {
     const authorization = nip98Header(newUser(), { url: service.tokenUrl, createdAt: service.clock.seconds() });
-    const response = await fetch(service.tokenUrl, { method: 'POST', headers: { Authorization: authorization }, body: '{"device_id":"d"}' });
+    const response = await fetch(service.tokenUrl, { method: 'POST', headers: { Authorization: authorization, ...JSON_TYPE }, body: '{"device_id":"d"}' });
     expect(response.status).toBe(401);
     expect(await errorCodeOf(response)).toBe('payload_mismatch');
   });
@@ -161,7 +182,7 @@ describe('NIP-98 checks', () => {
     // Claim to be someone else while keeping the original signature.
     event.pubkey = newUser().pubkey;
     const forged = `Nostr ${Buffer.from(JSON.stringify(event)).toString('base64')}`;
-    const response = await fetch(service.tokenUrl, { method: 'POST', headers: { Authorization: forged }, body });
+    const response = await fetch(service.tokenUrl, { method: 'POST', headers: { Authorization: forged, ...JSON_TYPE }, body });
     expect(response.status).toBe(401);
     expect(await errorCodeOf(response)).toBe('bad_signature');
   });
@@ -169,11 +190,30 @@ describe('NIP-98 checks', () => {
   it('accepts each signed event once only', async () => {
     const body = JSON.stringify({ device_id: 'd' });
     const authorization = nip98Header(newUser(), { url: service.tokenUrl, payloadOf: body, createdAt: service.clock.seconds() });
-    const send = () => fetch(service.tokenUrl, { method: 'POST', headers: { Authorization: authorization }, body });
+    const send = () => fetch(service.tokenUrl, { method: 'POST', headers: { Authorization: authorization, ...JSON_TYPE }, body });
     expect((await send()).status).toBe(200);
     const replay = await send();
     expect(replay.status).toBe(401);
     expect(await errorCodeOf(replay)).toBe('replayed_event');
+  });
+
+  it('still refuses a header replayed seconds later, while it is inside the freshness window', async () => {
+    const body = JSON.stringify({ device_id: 'd' });
+    const authorization = nip98Header(newUser(), { url: service.tokenUrl, payloadOf: body, createdAt: service.clock.seconds() });
+    const send = () => fetch(service.tokenUrl, { method: 'POST', headers: { Authorization: authorization, ...JSON_TYPE }, body });
+    expect((await send()).status).toBe(200);
+    let elapsed = 0;
+    for (const later of [3, 20, 59]) {
+      service.clock.advanceSeconds(later - elapsed);
+      elapsed = later;
+      const replay = await send();
+      expect(replay.status, `replayed ${later} s later`).toBe(401);
+      expect(await errorCodeOf(replay), `replayed ${later} s later`).toBe('replayed_event');
+    }
+    // Past the window the freshness check refuses it instead, so forgetting the id is safe.
+    service.clock.advanceSeconds(2);
+    const stale = await send();
+    expect(await errorCodeOf(stale)).toBe('stale_event');
   });
 
   it('refuses a malformed login body with bad_request', async () => {

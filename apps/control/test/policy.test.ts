@@ -1,9 +1,11 @@
+// Which scopes a login gets: roles per pubkey (default user), the older explicit scope lists, and the
+// config mistakes refused at startup.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nip19 } from 'nostr-tools';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadControlConfigFile, parseControlConfig, startControl, type LoginResponse } from '../src/index';
+import { ConfigError, ROLE_SCOPES, USER_SCOPES, loadControlConfigFile, parseControlConfig, startControl, type LoginResponse } from '../src/index';
 import { errorCodeOf, login, newUser, startTestService, type TestService } from './helpers';
 
 describe('scope policy of a restricted world', () => {
@@ -56,6 +58,60 @@ describe('scope policy of a restricted world', () => {
   });
 });
 
+describe('roles (least privilege)', () => {
+  const plain = newUser();
+  const bridge = newUser();
+  let service: TestService;
+
+  beforeAll(async () => {
+    service = await startTestService({ config: { roles: { [nip19.npubEncode(bridge.pubkey)]: 'bridge' } } });
+  });
+  afterAll(async () => {
+    await service.control.close();
+  });
+
+  async function attempt(user: typeof plain, scopes?: string[]): Promise<Response> {
+    const response = await login(service, user, scopes === undefined ? { device_id: 'd' } : { device_id: 'd', scopes });
+    service.clock.advanceSeconds(1);
+    return response;
+  }
+
+  it('gives a pubkey without a role the user scopes, without bridge:publish', async () => {
+    const response = await attempt(plain);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as LoginResponse).claims.scopes).toEqual([...ROLE_SCOPES.user]);
+    expect(ROLE_SCOPES.user).not.toContain('bridge:publish');
+    const askingForBridge = await attempt(plain, ['bridge:publish']);
+    expect(askingForBridge.status).toBe(403);
+    expect(await errorCodeOf(askingForBridge)).toBe('scope_denied');
+  });
+
+  it('gives the bridge role bridge:publish on top of the user scopes', async () => {
+    const response = await attempt(bridge);
+    expect(((await response.json()) as LoginResponse).claims.scopes).toEqual([...USER_SCOPES, 'bridge:publish']);
+  });
+
+  it('never grants world:revoke to a login, whatever the role', async () => {
+    for (const user of [plain, bridge]) {
+      const onlyRevoke = await attempt(user, ['world:revoke']);
+      expect(onlyRevoke.status).toBe(403);
+      expect(await errorCodeOf(onlyRevoke)).toBe('scope_denied');
+      const mixed = await attempt(user, ['world:join', 'world:revoke']);
+      expect(((await mixed.json()) as LoginResponse).claims.scopes).toEqual(['world:join']);
+    }
+  });
+
+  it('can make bridge the default role', async () => {
+    const open = await startTestService({ config: { defaultRole: 'bridge' } });
+    try {
+      const response = await login(open, newUser());
+      expect(((await response.json()) as LoginResponse).claims.scopes).toEqual([...ROLE_SCOPES.bridge]);
+    } finally {
+      await open.control.close();
+    }
+  });
+});
+
 describe('config validation', () => {
   it('fills defaults for an empty config', () => {
     const result = parseControlConfig({});
@@ -78,6 +134,15 @@ describe('config validation', () => {
     [{ issuer: 'ftp://example.com' }, 'issuer: "ftp://example.com" must be an http:// or https:// URL'],
     [{ rateLimits: { loginPerPubkey: { burst: 0, perMinute: 1 } } }, 'rateLimits.loginPerPubkey.burst'],
     [{ tokenTtl: 900 }, 'tokenTtl'],
+    [{ roles: { ['a'.repeat(64)]: 'service' } }, 'role "service" is control\'s own'],
+    [{ roles: { ['a'.repeat(64)]: 'admin' } }, 'unknown role "admin"'],
+    [{ defaultRole: 'service' }, 'defaultRole: role "service"'],
+    [{ pubkeyScopes: { ['a'.repeat(64)]: ['world:revoke'] } }, 'world:revoke belongs to control\'s own service token'],
+    [{ defaultScopes: ['bridge:publish'] }, 'bridge:publish is not a scope of the default role user'],
+    [{ roles: { ['a'.repeat(64)]: 'bridge' }, pubkeyScopes: { ['A'.repeat(64)]: ['world:join'] } }, 'pubkey also has a role'],
+    [{ worlds: [{ httpUrl: 'ws://127.0.0.1:1', database: 'w' }] }, 'worlds.0.httpUrl'],
+    [{ worlds: [{ httpUrl: 'http://127.0.0.1:1' }] }, 'worlds.0.database'],
+    [{ revocationRetry: { initialMs: 5000, maxMs: 1000 } }, 'revocationRetry.maxMs: must be at least initialMs'],
   ])('rejects %j with a message naming the problem', (input, expected) => {
     const result = parseControlConfig(input);
     expect(result.ok).toBe(false);

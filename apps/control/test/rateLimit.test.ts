@@ -1,3 +1,4 @@
+// Login rate limits per pubkey and per address, with an injected clock instead of waiting.
 import { afterEach, describe, expect, it } from 'vitest';
 import { errorCodeOf, login, newUser, startTestService, type TestService } from './helpers';
 
@@ -42,5 +43,42 @@ describe('login rate limits', () => {
 
     service.clock.advanceSeconds(10);
     expect((await login(service, newUser())).status).toBe(200);
+  });
+});
+
+describe('one pubkey’s burst and another user behind the same address', () => {
+  it('does not lock out a different user when one client bursts 300 logins from the address', async () => {
+    // The defaults: 10 per pubkey, 30 per address (burst).
+    const service = await startTestService();
+    try {
+      const noisy = newUser();
+      const statuses: number[] = [];
+      for (let batch = 0; batch < 300; batch += 25) {
+        const answers = await Promise.all(
+          Array.from({ length: 25 }, (_, i) => login(service, noisy, { device_id: `burst-${batch + i}` }).then((response) => response.status)),
+        );
+        statuses.push(...answers);
+      }
+      expect(statuses.filter((status) => status === 200)).toHaveLength(10);
+      expect(statuses.filter((status) => status === 429)).toHaveLength(290);
+
+      const neighbour = await login(service, newUser(), { device_id: 'neighbour' });
+      expect(neighbour.status).toBe(200);
+    } finally {
+      await service.control.close();
+    }
+  });
+
+  it('still limits the address for many different pubkeys (key farming)', async () => {
+    const service = await startTestService({
+      config: { rateLimits: { loginPerPubkey: { burst: 10, perMinute: 10 }, loginPerAddress: { burst: 5, perMinute: 5 } } },
+    });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 8; i++) statuses.push((await login(service, newUser())).status);
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
+    } finally {
+      await service.control.close();
+    }
   });
 });

@@ -58,7 +58,8 @@ export async function startWorld(opts: { configure?: Partial<Tunables> | false }
     port: 0,
     logger: pino(silent),
     // Tests log in many users from one address in a few seconds.
-    config: { rateLimits: { loginPerAddress: { burst: 10_000, perMinute: 10_000 }, loginPerPubkey: { burst: 100, perMinute: 100 } } },
+    // bridge: the tests exercise bridge:publish, which the default role (user) no longer carries.
+    config: { defaultRole: 'bridge', rateLimits: { loginPerAddress: { burst: 10_000, perMinute: 10_000 }, loginPerPubkey: { burst: 100, perMinute: 100 } } },
   });
   const name = `world-${process.pid}-${++worldCounter}`;
   const host = await startHost({ module: MODULE_DIR, name, port: 0, trustedIssuers: [control.issuer], logger: pino(silent) });

@@ -97,7 +97,7 @@ interface LoginAnswer {
   expires_at: number;
   identity: string;
   session_id: string;
-  claims: { sub?: unknown; device_id?: unknown; scopes?: unknown };
+  claims: { sub?: unknown; nostr_pubkey?: unknown; device_id?: unknown; scopes?: unknown };
 }
 
 export class ControlTokenSource implements TokenSource {
@@ -249,7 +249,7 @@ export class ControlTokenSource implements TokenSource {
       receivedAtMs: this.#clock.now(),
       identity: answer.identity,
       sessionId: answer.session_id,
-      pubkey: typeof answer.claims.sub === 'string' ? answer.claims.sub : this.#options.signer.publicKeyHex,
+      pubkey: typeof answer.claims.nostr_pubkey === 'string' ? answer.claims.nostr_pubkey : this.#options.signer.publicKeyHex,
       deviceId: this.#options.deviceId,
       scopes: Array.isArray(answer.claims.scopes) ? answer.claims.scopes.filter((s): s is string => typeof s === 'string') : [],
     };

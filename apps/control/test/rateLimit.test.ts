@@ -67,7 +67,8 @@ describe('one pubkey’s burst and another user behind the same address', () => 
     } finally {
       await service.control.close();
     }
-  });
+    // 300 signed logins take a while on a loaded machine; nothing here depends on how long.
+  }, 120_000);
 
   it('still limits the address for many different pubkeys (key farming)', async () => {
     const service = await startTestService({

@@ -264,7 +264,11 @@ export function createControlApp(deps: ControlAppDeps): Hono<ControlEnv> {
 function limitBody(maxSize: number) {
   return bodyLimit({
     maxSize,
-    onError: (c) => respondWithFailure(c as Context<ControlEnv>, failure(413, 'payload_too_large', `the body must be at most ${maxSize} bytes`)),
+    onError: (c) => {
+      // The rest of the body is never read, so this connection cannot carry another request.
+      c.header('Connection', 'close');
+      return respondWithFailure(c as Context<ControlEnv>, failure(413, 'payload_too_large', `the body must be at most ${maxSize} bytes`));
+    },
   });
 }
 

@@ -62,7 +62,7 @@ describe('AppCore on the embedded world', () => {
 
   it('delivers a private conversation in order with unread counts and read markers', async () => {
     const bea = a.state().presence.find((p) => p.displayName === 'Bea')!;
-    await ok(a.call('channels.open', { name: 'ada-bea', peers: [bea.nodeId], isPrivate: true }));
+    await ok(a.call('channels.open', { name: 'ada-bea', peers: [bea.id], isPrivate: true }));
     await until(() => a.state().channels.length === 1, 'the channel at A');
     const channelId = a.state().channels[0]!.id;
     for (const text of ['one', 'two', 'three']) await ok(a.call('messages.send', { channelId, text }));
@@ -87,11 +87,11 @@ describe('AppCore on the embedded world', () => {
     const workspace = a.state().workspaces[0]!;
     expect(workspace).toMatchObject({ slug: 'crew', name: 'Crew', role: 'owner' });
     // Only members can be seated in a workspace channel.
-    const early = await a.call('channels.open', { name: 'crew-chat', peers: [bea.nodeId], isPrivate: false, workspaceId: workspace.id });
+    const early = await a.call('channels.open', { name: 'crew-chat', peers: [bea.id], isPrivate: false, workspaceId: workspace.id });
     expect(early).toMatchObject({ ok: false, code: 'rejected', message: expect.stringContaining('not a member') });
-    await ok(a.call('workspaces.invite', { workspaceId: workspace.id, member: bea.nodeId }));
+    await ok(a.call('workspaces.invite', { workspaceId: workspace.id, member: bea.id }));
     await until(() => b.state().workspaces.some((w) => w.slug === 'crew' && w.role === 'editor'), 'the workspace at B');
-    await ok(a.call('channels.open', { name: 'crew-chat', peers: [bea.nodeId], isPrivate: false, workspaceId: workspace.id }));
+    await ok(a.call('channels.open', { name: 'crew-chat', peers: [bea.id], isPrivate: false, workspaceId: workspace.id }));
     await until(() => b.state().channels.some((c) => c.name === 'crew-chat' && c.workspaceId === workspace.id), 'the workspace channel at B');
   });
 

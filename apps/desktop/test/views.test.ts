@@ -1,5 +1,18 @@
 // deriveViews on hand-built snapshots: what the renderer is shown for a given world, with no world.
-import { inlineResult } from '@autopilot/world-client';
+import {
+  inlineResult,
+  type AssignmentView,
+  type CapabilityAdView,
+  type ChannelView,
+  type CheckpointView,
+  type ComputeRequestView,
+  type MemberView,
+  type MessageView,
+  type NodeView,
+  type ParticipantView,
+  type PendingMessage,
+  type WorkspaceView,
+} from '@autopilot/world-client';
 import { describe, expect, it } from 'vitest';
 import { deriveViews, jobPrompt, resultText } from '../src/core/views';
 import type { WorldSnapshot } from '../src/core/world/session';
@@ -9,70 +22,159 @@ const THEM = 'b'.repeat(64);
 const STRANGER = 'c'.repeat(64);
 const PUBKEY = '17162c921dc4d2518f9a101db33695df1afb56ab82f5ff3e5da6eec3ca5cd917';
 
-function snapshot(parts: Partial<WorldSnapshot>): WorldSnapshot {
-  return {
-    selfId: ME,
-    nodes: [],
-    channels: [],
-    participants: new Map(),
-    messages: [],
-    readSeq: new Map(),
-    ads: [],
-    myRequests: [],
-    inbox: [],
-    assignments: [],
-    workspaces: [],
-    members: [],
-    outbox: [],
-    ...parts,
-  };
-}
-
-const request = (id: string, requester: string, fields: Partial<WorldSnapshot['myRequests'][number]> = {}): WorldSnapshot['myRequests'][number] => ({
-  requestId: id,
+// World-client views with only the fields a test cares about given; the rest are fixed fillers.
+const node = (id: string, displayName: string, status: string, heartbeatMs = 1): NodeView => ({
+  id,
+  pubkey: PUBKEY,
+  deviceId: 'd',
+  displayName,
+  status,
+  lastHeartbeatAtMs: heartbeatMs,
+  joinedAtMs: 0,
+  version: '',
+  region: '',
+  org: '',
+});
+const channel = (id: string, fields: Partial<ChannelView> = {}): ChannelView => ({
+  id,
+  workspaceId: '0',
+  name: `c${id}`,
+  topic: '',
+  kind: 'group',
+  isPrivate: false,
+  mirrorToNostr: false,
+  status: 'open',
+  createdBy: ME,
+  createdAtMs: 0,
+  closedAtMs: null,
+  lastSeq: 0,
+  lastHash: '',
+  participantCount: 0,
+  idempotencyKey: `k${id}`,
+  ...fields,
+});
+const message = (channelId: string, seq: number, sender: string, payload: string, sentAtMs: number, idempotencyKey: string): MessageView => ({
+  id: `${channelId}${seq}`,
+  channelId,
+  seq,
+  sender,
+  senderPubkey: PUBKEY,
+  kind: 'text',
+  contentType: 'text/plain',
+  payload,
+  replyToSeq: 0,
+  idempotencyKey,
+  prevHash: '',
+  hash: '',
+  sentAtMs,
+});
+const ad = (id: string, provider: string, active: boolean): CapabilityAdView => ({
+  id,
+  provider,
+  workspaceId: '0',
+  tools: [],
+  models: [],
+  computeClasses: ['cpu.small'],
+  maxConcurrency: 1,
+  priceHints: '{}',
+  constraints: '{}',
+  region: '',
+  active,
+  updatedAtMs: 0,
+});
+const request = (id: string, requester: string, fields: Partial<ComputeRequestView> = {}): ComputeRequestView => ({
+  id,
   requester,
+  workspaceId: '0',
   targetProvider: null,
   policyClass: 'cpu.small',
   jobEnvelope: JSON.stringify({ kind: 'text.process', input: { text: `job ${id}` } }),
+  costHints: '{}',
+  maxPriceMsats: '0',
+  slaMs: 0,
   status: 'open',
   assignmentId: '0',
+  idempotencyKey: `r${id}`,
   createdAtMs: 10,
   updatedAtMs: 20,
   ...fields,
 });
+const assignment = (id: string, requestId: string, provider: string, status: string, result: { resultRef: string; resultHash: string } = { resultRef: '', resultHash: '' }): AssignmentView => ({
+  id,
+  requestId,
+  provider,
+  status,
+  reason: '',
+  ...result,
+  createdAtMs: 0,
+  updatedAtMs: 0,
+  completedAtMs: null,
+});
+const workspace = (id: string, slug: string, name: string, owner: string): WorkspaceView => ({ id, slug, name, owner, createdAtMs: 0 });
+const member = (workspaceId: string, who: string, role: string): MemberView => ({ id: `${workspaceId}:${who}`, workspaceId, member: who, role, capabilities: [] });
+const pending = (key: string, channelId: string, payload: string, enqueuedAtMs: number): PendingMessage => ({ key, channelId, payload, enqueuedAtMs, attempts: 0 });
+
+const byId = <T extends { id: string }>(list: readonly T[]) => Object.fromEntries(list.map((v) => [v.id, v]));
+
+/** A world snapshot (the client's store states) from flat lists. */
+function snapshot(parts: {
+  selfId?: string | null;
+  nodes?: NodeView[];
+  channels?: ChannelView[];
+  participants?: Record<string, string[]>;
+  messages?: MessageView[];
+  readSeq?: Record<string, number>;
+  ads?: CapabilityAdView[];
+  myRequests?: ComputeRequestView[];
+  inbox?: ComputeRequestView[];
+  assignments?: AssignmentView[];
+  workspaces?: WorkspaceView[];
+  members?: MemberView[];
+  outbox?: PendingMessage[];
+}): WorldSnapshot {
+  const byChannel: Record<string, MessageView[]> = {};
+  for (const m of parts.messages ?? []) (byChannel[m.channelId] ??= []).push(m);
+  return {
+    presence: { nodes: byId(parts.nodes ?? []), self: parts.selfId === undefined ? ME : parts.selfId, sessions: {}, events: [] },
+    channels: {
+      mine: byId(parts.channels ?? []),
+      public: {},
+      participants: Object.fromEntries(
+        Object.entries(parts.participants ?? {}).map(([channelId, seats]) => [
+          channelId,
+          seats.map((participant, i): ParticipantView => ({ id: `${channelId}.${i}`, channelId, participant, role: 'member', joinedAtMs: 0 })),
+        ]),
+      ),
+      checkpoints: Object.fromEntries(
+        Object.entries(parts.readSeq ?? {}).map(([channelId, seq]): [string, CheckpointView] => [channelId, { channelId, lastSeenSeq: seq, lastAckedSeq: seq, updatedAtMs: 0 }]),
+      ),
+    },
+    messages: { byChannel, pending: parts.outbox ?? [] },
+    capabilities: { ads: byId(parts.ads ?? []) },
+    compute: { requests: byId(parts.myRequests ?? []), inbox: byId(parts.inbox ?? []), assignments: byId(parts.assignments ?? []) },
+    files: { files: {}, workspaces: byId(parts.workspaces ?? []), members: byId(parts.members ?? []) },
+  };
+}
 
 describe('deriveViews', () => {
   it('views put outbox messages last, count only others’ unread messages, and resolve names', () => {
-    const me = 'a'.repeat(64);
-    const them = 'b'.repeat(64);
-    const snapshot: WorldSnapshot = {
-      selfId: me,
-      nodes: [
-        { nodeId: me, pubkeyHex: '17162c921dc4d2518f9a101db33695df1afb56ab82f5ff3e5da6eec3ca5cd917', displayName: 'Me', status: 'online', lastHeartbeatMs: 1 },
-        { nodeId: them, pubkeyHex: '17162c921dc4d2518f9a101db33695df1afb56ab82f5ff3e5da6eec3ca5cd917', displayName: 'Them', status: 'offline', lastHeartbeatMs: 1 },
-      ],
-      channels: [{ id: '7', workspaceId: '0', name: 'c', topic: '', kind: 'direct', isPrivate: true, status: 'open', lastSeq: 3, createdBy: me, idempotencyKey: 'k' }],
-      participants: new Map([['7', [me, them]]]),
-      messages: [
-        { channelId: '7', seq: 1, sender: them, kind: 'text', payload: 'a', sentAtMs: 1, idempotencyKey: 'm1' },
-        { channelId: '7', seq: 2, sender: me, kind: 'text', payload: 'b', sentAtMs: 2, idempotencyKey: 'm2' },
-        { channelId: '7', seq: 3, sender: them, kind: 'text', payload: 'c', sentAtMs: 3, idempotencyKey: 'm3' },
-      ],
-      readSeq: new Map([['7', 1]]),
-      ads: [],
-      myRequests: [],
-      inbox: [],
-      assignments: [],
-      workspaces: [{ id: '3', slug: 'team', name: 'Team', owner: them }, { id: '4', slug: 'other', name: 'Other', owner: them }],
-      members: [
-        { workspaceId: '3', member: them, role: 'owner' },
-        { workspaceId: '3', member: me, role: 'editor' },
-        { workspaceId: '4', member: them, role: 'owner' },
-      ],
-      outbox: [{ key: 'o1', channelId: '7', payload: 'queued', createdAt: 4 }],
-    };
-    const views = deriveViews(snapshot);
+    const me = ME;
+    const them = THEM;
+    const views = deriveViews(
+      snapshot({
+        selfId: me,
+        nodes: [node(me, 'Me', 'online'), node(them, 'Them', 'offline')],
+        channels: [channel('7', { name: 'c', kind: 'direct', isPrivate: true, lastSeq: 3, idempotencyKey: 'k' })],
+        participants: { '7': [me, them] },
+        messages: [message('7', 1, them, 'a', 1, 'm1'), message('7', 2, me, 'b', 2, 'm2'), message('7', 3, them, 'c', 3, 'm3')],
+        readSeq: { '7': 1 },
+        workspaces: [workspace('3', 'team', 'Team', them), workspace('4', 'other', 'Other', them)],
+        members: [member('3', them, 'owner'), member('3', me, 'editor'), member('4', them, 'owner')],
+        outbox: [pending('o1', '7', 'queued', 4)],
+      }),
+    );
     expect(views.channels[0]!.unread).toBe(1);
+    expect(views.channels[0]).toMatchObject({ participants: [me, them], readSeq: 1, idempotencyKey: 'k' });
     expect(views.messages['7']!.map((m) => [m.payload, m.pending, m.senderName])).toEqual([
       ['a', false, 'Them'],
       ['b', false, 'Me'],
@@ -88,27 +190,22 @@ describe('deriveViews', () => {
   });
 
   it('orders presence self first, then by status, then by name', () => {
-    const node = (nodeId: string, displayName: string, status: string) => ({ nodeId, pubkeyHex: PUBKEY, displayName, status, lastHeartbeatMs: 5 });
     const views = deriveViews(
-      snapshot({ nodes: [node(STRANGER, 'Zed', 'online'), node(THEM, 'Amy', 'offline'), node('d'.repeat(64), 'Bob', 'online'), node(ME, 'Me', 'away')] }),
+      snapshot({ nodes: [node(STRANGER, 'Zed', 'online', 5), node(THEM, 'Amy', 'offline', 5), node('d'.repeat(64), 'Bob', 'online', 5), node(ME, 'Me', 'away', 5)] }),
     );
     expect(views.presence.map((p) => p.displayName)).toEqual(['Me', 'Bob', 'Zed', 'Amy']);
-    expect(views.presence[0]).toMatchObject({ nodeId: ME, isSelf: true, lastSeenMs: 5, npub: expect.stringMatching(/^npub1/) });
+    expect(views.presence[0]).toMatchObject({ id: ME, pubkey: PUBKEY, isSelf: true, lastHeartbeatAtMs: 5, npub: expect.stringMatching(/^npub1/) });
   });
 
   it('sorts channels by numeric id, not as text', () => {
-    const channel = (id: string) => ({ id, workspaceId: '0', name: `c${id}`, topic: '', kind: 'group', isPrivate: false, status: 'open', lastSeq: 0, createdBy: ME, idempotencyKey: `k${id}` });
     expect(deriveViews(snapshot({ channels: [channel('10'), channel('9'), channel('100')] })).channels.map((c) => c.id)).toEqual(['9', '10', '100']);
   });
 
   it('names unknown senders by a short id, and a nameless node by its short npub', () => {
     const views = deriveViews(
       snapshot({
-        nodes: [{ nodeId: THEM, pubkeyHex: PUBKEY, displayName: '', status: 'online', lastHeartbeatMs: 1 }],
-        messages: [
-          { channelId: '1', seq: 1, sender: THEM, kind: 'text', payload: 'x', sentAtMs: 1, idempotencyKey: 'm1' },
-          { channelId: '1', seq: 2, sender: STRANGER, kind: 'text', payload: 'y', sentAtMs: 2, idempotencyKey: 'm2' },
-        ],
+        nodes: [node(THEM, '', 'online')],
+        messages: [message('1', 1, THEM, 'x', 1, 'm1'), message('1', 2, STRANGER, 'y', 2, 'm2')],
       }),
     );
     expect(views.messages['1']!.map((m) => m.senderName)).toEqual([expect.stringMatching(/^npub1.{7}…$/), 'cccccccc…']);
@@ -117,25 +214,8 @@ describe('deriveViews', () => {
   });
 
   it('shows own ads even when withdrawn, others only while active, own first', () => {
-    const ad = (adId: string, provider: string, active: boolean) => ({
-      adId,
-      provider,
-      workspaceId: '0',
-      tools: [],
-      models: [],
-      computeClasses: ['cpu.small'],
-      maxConcurrency: 1,
-      priceHints: '{}',
-      region: '',
-      active,
-    });
-    const views = deriveViews(
-      snapshot({
-        nodes: [{ nodeId: THEM, pubkeyHex: PUBKEY, displayName: 'Them', status: 'online', lastHeartbeatMs: 1 }],
-        ads: [ad('1', THEM, true), ad('2', STRANGER, false), ad('3', ME, false)],
-      }),
-    );
-    expect(views.ads.map((a) => [a.adId, a.isOwn, a.providerName])).toEqual([
+    const views = deriveViews(snapshot({ nodes: [node(THEM, 'Them', 'online')], ads: [ad('1', THEM, true), ad('2', STRANGER, false), ad('3', ME, false)] }));
+    expect(views.ads.map((a) => [a.id, a.isOwn, a.providerName])).toEqual([
       ['3', true, 'aaaaaaaa…'],
       ['1', false, 'Them'],
     ]);
@@ -146,31 +226,28 @@ describe('deriveViews', () => {
     if (!done.ok) throw new Error(done.reason);
     const views = deriveViews(
       snapshot({
-        nodes: [
-          { nodeId: ME, pubkeyHex: PUBKEY, displayName: 'Me', status: 'online', lastHeartbeatMs: 1 },
-          { nodeId: THEM, pubkeyHex: PUBKEY, displayName: 'Them', status: 'online', lastHeartbeatMs: 1 },
-        ],
+        nodes: [node(ME, 'Me', 'online'), node(THEM, 'Them', 'online')],
         myRequests: [request('5', ME, { targetProvider: THEM, status: 'assigned', assignmentId: '50' })],
         // The same request in both lists (asked of oneself) is shown once, as the requester's.
         inbox: [request('6', THEM), request('5', ME)],
         assignments: [
-          { assignmentId: '50', requestId: '5', provider: THEM, status: 'accepted', reason: '', resultRef: '', resultHash: '' },
-          { assignmentId: '70', requestId: '7', provider: ME, status: 'completed', reason: '', resultRef: done.resultRef, resultHash: done.resultHash },
-          { assignmentId: '80', requestId: '8', provider: THEM, status: 'completed', reason: '', resultRef: '', resultHash: '' },
+          assignment('50', '5', THEM, 'accepted'),
+          assignment('70', '7', ME, 'completed', done),
+          assignment('80', '8', THEM, 'completed'),
         ],
       }),
     );
-    expect(views.compute.map((r) => [r.requestId, r.role, r.status, r.assignmentStatus, r.result])).toEqual([
+    expect(views.compute.map((r) => [r.id, r.role, r.status, r.assignmentStatus, r.result])).toEqual([
       ['7', 'provider', 'completed', 'completed', 'the answer'],
       ['6', 'provider', 'open', null, null],
       ['5', 'requester', 'assigned', 'accepted', null],
     ]);
-    expect(views.compute.find((r) => r.requestId === '5')).toMatchObject({ job: 'job 5', requesterName: 'Me', providerName: 'Them' });
-    expect(views.compute.find((r) => r.requestId === '6')).toMatchObject({ requesterName: 'Them', providerName: '' });
+    expect(views.compute.find((r) => r.id === '5')).toMatchObject({ job: 'job 5', requesterName: 'Me', providerName: 'Them', createdAtMs: 10, updatedAtMs: 20 });
+    expect(views.compute.find((r) => r.id === '6')).toMatchObject({ requesterName: 'Them', providerName: '' });
   });
 
   it('gives no views of a world without a self node but keeps what it holds', () => {
-    const views = deriveViews(snapshot({ selfId: null, outbox: [{ key: 'o1', channelId: '2', payload: 'queued', createdAt: 4 }] }));
+    const views = deriveViews(snapshot({ selfId: null, outbox: [pending('o1', '2', 'queued', 4)] }));
     expect(views.messages['2']).toEqual([{ channelId: '2', seq: 0, sender: null, senderName: '', payload: 'queued', sentAtMs: 4, idempotencyKey: 'o1', pending: true }]);
     expect(views.workspaces).toEqual([]);
   });

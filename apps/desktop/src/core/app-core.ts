@@ -3,12 +3,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { AccountInfo } from '@autopilot/nip06';
 import { pino, type Logger } from 'pino';
 import {
   parseCall,
   type AppState,
   type CallName,
   type CallParsedParams,
+  type AccountSummary,
   type CallResult,
   type Result,
   type Settings,
@@ -116,13 +118,13 @@ export class AppCore {
       const saved = await this.#accounts.confirmDraft(p.draftId, p.label, p.confirmations);
       if (!saved.ok) return saved;
       await this.#afterAccountChange();
-      return { ok: true, value: saved.value };
+      return { ok: true, value: accountSummary(saved.value) };
     },
     'identity.import': async (p) => {
       const saved = await this.#accounts.importMnemonic(p.mnemonic, p.label, p.account);
       if (!saved.ok) return saved;
       await this.#afterAccountChange();
-      return { ok: true, value: saved.value };
+      return { ok: true, value: accountSummary(saved.value) };
     },
     'identity.switch': async (p) => {
       const switched = await this.#accounts.switchTo(p.accountId);
@@ -291,7 +293,7 @@ export class AppCore {
         databaseName: settings.databaseName,
       },
       identity: this.#identityState(),
-      self: { nodeId: null, npub: '', pubkeyHex: '', displayName: '' },
+      self: { nodeId: null, npub: '', pubkey: '', displayName: '' },
       settings,
       presence: [],
       channels: [],
@@ -304,7 +306,7 @@ export class AppCore {
 
   #identityState(): AppState['identity'] {
     return {
-      accounts: this.#accounts.list().map((a) => ({ id: a.id, label: a.label, npub: a.npub, createdAt: a.createdAt })),
+      accounts: this.#accounts.list().map(accountSummary),
       activeId: this.#accounts.activeId(),
       secretStore: this.#accounts.secretStore,
     };
@@ -315,9 +317,9 @@ export class AppCore {
     const account = this.#accounts.list().find((a) => a.id === activeId);
     const snapshot = this.#session?.snapshot();
     this.#set('self', {
-      nodeId: snapshot?.selfId ?? null,
+      nodeId: snapshot?.presence.self ?? null,
       npub: account?.npub ?? '',
-      pubkeyHex: account?.id ?? '',
+      pubkey: account?.id ?? '',
       displayName: account ? this.#displayName() : '',
     });
   }
@@ -363,6 +365,11 @@ export class AppCore {
       }
     }
   }
+}
+
+/** An account as the bridge shows it (the profile file keeps its own field names). */
+function accountSummary(info: AccountInfo): AccountSummary {
+  return { id: info.id, label: info.label, npub: info.npub, createdAtMs: info.createdAt };
 }
 
 async function loadDeviceId(profileDir: string): Promise<string> {

@@ -1,5 +1,5 @@
-// The world as the renderer sees it: a pure mapping from one session snapshot onto the bridge
-// contract's slices. Names are resolved here (once, by one label rule), unread messages counted,
+// The world as the renderer sees it: a pure mapping from the world-client's store states onto the
+// bridge contract's slices, keeping the client views' field names (README "Conventions"). Names are resolved here (once, by one label rule), unread messages counted,
 // outbox entries shown as pending, and compute requests merged from both sides. No I/O, no clock:
 // the same snapshot always gives the same views, which is what the unit tests rely on.
 import { hexToNpub } from '@autopilot/nip06';
@@ -9,54 +9,60 @@ import type { WorldSnapshot } from './world/session';
 
 export type WorldViews = Pick<AppState, 'presence' | 'channels' | 'messages' | 'ads' | 'compute' | 'workspaces'>;
 
-/** Maps the world snapshot onto the contract's slices (names resolved, unread counted). */
-export function deriveViews(snapshot: WorldSnapshot): WorldViews {
-  const selfId = snapshot.selfId;
-  const names = new Map(snapshot.nodes.map((n) => [n.nodeId, peerLabel(n.displayName, n.pubkeyHex)]));
+/**
+ * Maps the world-client's store states onto the contract's slices (names resolved, unread counted).
+ * Fields keep the client views' names; only what the renderer needs besides is added here.
+ */
+export function deriveViews(world: WorldSnapshot): WorldViews {
+  const selfId = world.presence.self;
+  const nodes = Object.values(world.presence.nodes);
+  const names = new Map(nodes.map((n) => [n.id, peerLabel(n.displayName, n.pubkey)]));
   const nameOf = (id: string | null) => (id === null ? '' : (names.get(id) ?? `${id.slice(0, 8)}…`));
 
-  const presence: Peer[] = snapshot.nodes
+  const presence: Peer[] = nodes
     .map((n) => ({
-      nodeId: n.nodeId,
-      pubkeyHex: n.pubkeyHex,
-      npub: safeNpub(n.pubkeyHex),
+      id: n.id,
+      pubkey: n.pubkey,
+      npub: safeNpub(n.pubkey),
       displayName: n.displayName,
-      label: peerLabel(n.displayName, n.pubkeyHex),
+      label: peerLabel(n.displayName, n.pubkey),
       status: n.status,
-      lastSeenMs: n.lastHeartbeatMs,
-      isSelf: n.nodeId === selfId,
+      lastHeartbeatAtMs: n.lastHeartbeatAtMs,
+      isSelf: n.id === selfId,
     }))
     .sort((a, b) => Number(b.isSelf) - Number(a.isSelf) || statusRank(a.status) - statusRank(b.status) || a.displayName.localeCompare(b.displayName));
 
   const messages: Record<string, Message[]> = {};
-  for (const m of snapshot.messages) {
-    (messages[m.channelId] ??= []).push({
-      channelId: m.channelId,
-      seq: m.seq,
-      sender: m.sender,
-      senderName: nameOf(m.sender),
-      payload: m.payload,
-      sentAtMs: m.sentAtMs,
-      idempotencyKey: m.idempotencyKey,
-      pending: false,
-    });
+  for (const list of Object.values(world.messages.byChannel)) {
+    for (const m of list) {
+      (messages[m.channelId] ??= []).push({
+        channelId: m.channelId,
+        seq: m.seq,
+        sender: m.sender,
+        senderName: nameOf(m.sender),
+        payload: m.payload,
+        sentAtMs: m.sentAtMs,
+        idempotencyKey: m.idempotencyKey,
+        pending: false,
+      });
+    }
   }
-  for (const e of snapshot.outbox) {
+  for (const e of world.messages.pending) {
     (messages[e.channelId] ??= []).push({
       channelId: e.channelId,
       seq: 0,
       sender: selfId,
       senderName: nameOf(selfId),
       payload: e.payload,
-      sentAtMs: e.createdAt,
+      sentAtMs: e.enqueuedAtMs,
       idempotencyKey: e.key,
       pending: true,
     });
   }
 
-  const channels: Channel[] = snapshot.channels
+  const channels: Channel[] = Object.values(world.channels.mine)
     .map((c) => {
-      const readSeq = snapshot.readSeq.get(c.id) ?? 0;
+      const readSeq = world.channels.checkpoints[c.id]?.lastAckedSeq ?? 0;
       const unread = (messages[c.id] ?? []).filter((m) => !m.pending && m.seq > readSeq && m.sender !== selfId).length;
       return {
         id: c.id,
@@ -66,7 +72,7 @@ export function deriveViews(snapshot: WorldSnapshot): WorldViews {
         isPrivate: c.isPrivate,
         workspaceId: c.workspaceId,
         status: c.status,
-        participants: snapshot.participants.get(c.id) ?? [],
+        participants: (world.channels.participants[c.id] ?? []).map((seat) => seat.participant),
         lastSeq: c.lastSeq,
         readSeq,
         unread,
@@ -75,15 +81,15 @@ export function deriveViews(snapshot: WorldSnapshot): WorldViews {
     })
     .sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
 
-  const ads = snapshot.ads
+  const ads = Object.values(world.capabilities.ads)
     .filter((a) => a.active || a.provider === selfId)
     .map((a) => ({
-      adId: a.adId,
+      id: a.id,
       provider: a.provider,
       providerName: nameOf(a.provider),
-      tools: a.tools,
-      models: a.models,
-      computeClasses: a.computeClasses,
+      tools: [...a.tools],
+      models: [...a.models],
+      computeClasses: [...a.computeClasses],
       maxConcurrency: a.maxConcurrency,
       priceHints: a.priceHints,
       region: a.region,
@@ -92,25 +98,25 @@ export function deriveViews(snapshot: WorldSnapshot): WorldViews {
     }))
     .sort((a, b) => Number(b.isOwn) - Number(a.isOwn) || a.providerName.localeCompare(b.providerName));
 
-  const assignmentById = new Map(snapshot.assignments.map((a) => [a.assignmentId, a]));
+  const assignments = Object.values(world.compute.assignments);
   const latestAssignment = (requestId: string) => {
-    let found: (typeof snapshot.assignments)[number] | undefined;
-    for (const a of snapshot.assignments) if (a.requestId === requestId && (!found || BigInt(a.assignmentId) > BigInt(found.assignmentId))) found = a;
+    let found: (typeof assignments)[number] | undefined;
+    for (const a of assignments) if (a.requestId === requestId && (!found || BigInt(a.id) > BigInt(found.id))) found = a;
     return found;
   };
   const compute: ComputeRequest[] = [];
   const seen = new Set<string>();
   for (const [role, list] of [
-    ['requester', snapshot.myRequests],
-    ['provider', snapshot.inbox],
+    ['requester', Object.values(world.compute.requests)],
+    ['provider', Object.values(world.compute.inbox)],
   ] as const) {
     for (const r of list) {
-      if (seen.has(r.requestId)) continue;
-      seen.add(r.requestId);
-      const assignment = assignmentById.get(r.assignmentId) ?? latestAssignment(r.requestId);
+      if (seen.has(r.id)) continue;
+      seen.add(r.id);
+      const assignment = world.compute.assignments[r.assignmentId] ?? latestAssignment(r.id);
       const provider = r.targetProvider ?? assignment?.provider ?? null;
       compute.push({
-        requestId: r.requestId,
+        id: r.id,
         requester: r.requester,
         requesterName: nameOf(r.requester),
         targetProvider: r.targetProvider,
@@ -129,12 +135,12 @@ export function deriveViews(snapshot: WorldSnapshot): WorldViews {
     }
   }
   // Requests this node served that have left its inbox (completed): keep showing them.
-  for (const a of snapshot.assignments) {
+  for (const a of assignments) {
     if (a.provider !== selfId || seen.has(a.requestId)) continue;
     if (a.status !== 'completed' && a.status !== 'failed') continue;
     seen.add(a.requestId);
     compute.push({
-      requestId: a.requestId,
+      id: a.requestId,
       requester: selfId ?? '0'.repeat(64),
       requesterName: '',
       targetProvider: selfId,
@@ -151,13 +157,14 @@ export function deriveViews(snapshot: WorldSnapshot): WorldViews {
       updatedAtMs: 0,
     });
   }
-  compute.sort((a, b) => Number(BigInt(b.requestId) - BigInt(a.requestId)));
+  compute.sort((a, b) => Number(BigInt(b.id) - BigInt(a.id)));
 
-  const workspaces = snapshot.workspaces
+  const members = Object.values(world.files.members);
+  const workspaces = Object.values(world.files.workspaces)
     .flatMap((w) => {
-      const members = snapshot.members.filter((m) => m.workspaceId === w.id);
-      const mine = members.find((m) => m.member === selfId);
-      return mine ? [{ id: w.id, slug: w.slug, name: w.name, role: mine.role, members: members.map((m) => m.member) }] : [];
+      const seated = members.filter((m) => m.workspaceId === w.id);
+      const mine = seated.find((m) => m.member === selfId);
+      return mine ? [{ id: w.id, slug: w.slug, name: w.name, role: mine.role, members: seated.map((m) => m.member) }] : [];
     })
     .sort((a, b) => a.name.localeCompare(b.name));
   return { presence, channels, messages, ads, compute, workspaces };
@@ -196,9 +203,9 @@ function safeNpub(hex: string): string {
 }
 
 /** The one rule for what a node is called: its display name, else a short npub, else a short key. */
-export function peerLabel(displayName: string, pubkeyHex: string): string {
+export function peerLabel(displayName: string, pubkey: string): string {
   if (displayName !== '') return displayName;
-  const npub = safeNpub(pubkeyHex);
-  return npub ? `${npub.slice(0, 12)}…` : `${pubkeyHex.slice(0, 8)}…`;
+  const npub = safeNpub(pubkey);
+  return npub ? `${npub.slice(0, 12)}…` : `${pubkey.slice(0, 8)}…`;
 }
 

@@ -2,6 +2,8 @@
 // every pushed state slice, as zod schemas. Both ends validate what they receive (the core checks
 // requests, the renderer's bridge checks answers and pushes), in Electron (preload IPC) and in web
 // mode (loopback WebSocket) alike. Runs anywhere: no Node, DOM or Electron imports.
+// Field names follow the root README's "Conventions", the same names the world-client views use:
+// a record's own id is `id`, references `<record>Id`, times `<event>AtMs`, Nostr keys `pubkey`/`npub`.
 import { z } from 'zod';
 import { MAX_MESSAGE_CHARS } from './limits';
 
@@ -36,7 +38,7 @@ export const AccountSummary = z.object({
   id: z.string(),
   label: z.string(),
   npub: z.string(),
-  createdAt: z.number(),
+  createdAtMs: z.number(),
 });
 export type AccountSummary = z.infer<typeof AccountSummary>;
 
@@ -51,20 +53,21 @@ export type IdentityState = z.infer<typeof IdentityState>;
 export const SelfState = z.object({
   nodeId: NodeId.nullable(),
   npub: z.string(),
-  pubkeyHex: z.string(),
+  pubkey: z.string(),
   displayName: z.string(),
 });
 export type SelfState = z.infer<typeof SelfState>;
 
+/** A node in the world, as presence shows it. */
 export const Peer = z.object({
-  nodeId: NodeId,
-  pubkeyHex: z.string(),
+  id: NodeId,
+  pubkey: z.string(),
   npub: z.string(),
   displayName: z.string(),
   /** What to call this peer: its display name, else a short npub. The core decides, once. */
   label: z.string(),
   status: z.string(),
-  lastSeenMs: z.number(),
+  lastHeartbeatAtMs: z.number(),
   isSelf: z.boolean(),
 });
 export type Peer = z.infer<typeof Peer>;
@@ -101,7 +104,7 @@ export const Message = z.object({
 export type Message = z.infer<typeof Message>;
 
 export const CapabilityAd = z.object({
-  adId: IdString,
+  id: IdString,
   provider: NodeId,
   providerName: z.string(),
   tools: z.array(z.string()),
@@ -116,7 +119,7 @@ export const CapabilityAd = z.object({
 export type CapabilityAd = z.infer<typeof CapabilityAd>;
 
 export const ComputeRequest = z.object({
-  requestId: IdString,
+  id: IdString,
   requester: NodeId,
   requesterName: z.string(),
   targetProvider: NodeId.nullable(),

@@ -1,8 +1,8 @@
 // The world connection of one signed-in account, on world-client: its ControlTokenSource (NIP-98
 // login and refresh), WorldClient (connection manager, subscriptions, stores, join + heartbeat)
 // and its file-backed outbox (messages written offline are delivered once, by idempotency key).
-// This adapter only maps the client's stores into plain snapshots for the bridge and its write
-// results into the core's action results; the renderer never sees world-client or SDK types.
+// This adapter hands the client's store states to deriveViews unchanged and maps its write results
+// into the core's action results; the renderer never sees world-client or SDK types.
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
@@ -10,6 +10,12 @@ import {
   WorldClient,
   inlineResult,
   signerFromPrivateKey,
+  type CapabilitiesState,
+  type ChannelsState,
+  type ComputeState,
+  type FilesState,
+  type MessagesState,
+  type PresenceState,
   type TransportPolicy,
   type WorldResult,
 } from '@autopilot/world-client';
@@ -55,98 +61,17 @@ export interface ConnectionInfo {
   attempt: number;
 }
 
-export interface NodeRecord {
-  nodeId: string;
-  pubkeyHex: string;
-  displayName: string;
-  status: string;
-  lastHeartbeatMs: number;
-}
-export interface ChannelRecord {
-  id: string;
-  workspaceId: string;
-  name: string;
-  topic: string;
-  kind: string;
-  isPrivate: boolean;
-  status: string;
-  lastSeq: number;
-  createdBy: string;
-  idempotencyKey: string;
-}
-export interface MessageRecord {
-  channelId: string;
-  seq: number;
-  sender: string;
-  kind: string;
-  payload: string;
-  sentAtMs: number;
-  idempotencyKey: string;
-}
-export interface AdRecord {
-  adId: string;
-  provider: string;
-  workspaceId: string;
-  tools: string[];
-  models: string[];
-  computeClasses: string[];
-  maxConcurrency: number;
-  priceHints: string;
-  region: string;
-  active: boolean;
-}
-export interface RequestRecord {
-  requestId: string;
-  requester: string;
-  targetProvider: string | null;
-  policyClass: string;
-  jobEnvelope: string;
-  status: string;
-  assignmentId: string;
-  createdAtMs: number;
-  updatedAtMs: number;
-}
-export interface AssignmentRecord {
-  assignmentId: string;
-  requestId: string;
-  provider: string;
-  status: string;
-  reason: string;
-  resultRef: string;
-  resultHash: string;
-}
-export interface WorkspaceRecord {
-  id: string;
-  slug: string;
-  name: string;
-  owner: string;
-}
-export interface MemberRecord {
-  workspaceId: string;
-  member: string;
-  role: string;
-}
-export interface OutboxRecord {
-  key: string;
-  channelId: string;
-  payload: string;
-  createdAt: number;
-}
-
+/**
+ * What deriveViews reads: the world-client's store states as they are, so a field has one name from
+ * the client's views to the bridge (README "Conventions"). The states are immutable snapshots.
+ */
 export interface WorldSnapshot {
-  selfId: string | null;
-  nodes: NodeRecord[];
-  channels: ChannelRecord[];
-  participants: Map<string, string[]>;
-  messages: MessageRecord[];
-  readSeq: Map<string, number>;
-  ads: AdRecord[];
-  myRequests: RequestRecord[];
-  inbox: RequestRecord[];
-  assignments: AssignmentRecord[];
-  workspaces: WorkspaceRecord[];
-  members: MemberRecord[];
-  outbox: OutboxRecord[];
+  readonly presence: PresenceState;
+  readonly channels: ChannelsState;
+  readonly messages: MessagesState;
+  readonly capabilities: CapabilitiesState;
+  readonly compute: ComputeState;
+  readonly files: FilesState;
 }
 
 /** Why a world action did not happen; the codes are the bridge contract's. */
@@ -232,86 +157,13 @@ export class WorldSession {
 
   snapshot(): WorldSnapshot {
     const stores = this.client.stores;
-    const presence = stores.presence.getState();
-    const channels = stores.channels.getState();
-    const messages = stores.messages.getState();
-    const compute = stores.compute.getState();
-    const files = stores.files.getState();
-    const participants = new Map<string, string[]>();
-    for (const [channelId, seats] of Object.entries(channels.participants)) participants.set(channelId, seats.map((s) => s.participant));
-    const readSeq = new Map<string, number>();
-    for (const [channelId, checkpoint] of Object.entries(channels.checkpoints)) readSeq.set(channelId, checkpoint.lastAckedSeq);
-    const toRequest = (r: (typeof compute.requests)[string]): RequestRecord => ({
-      requestId: r.id,
-      requester: r.requester,
-      targetProvider: r.targetProvider,
-      policyClass: r.policyClass,
-      jobEnvelope: r.jobEnvelope,
-      status: r.status,
-      assignmentId: r.assignmentId,
-      createdAtMs: r.createdAtMs,
-      updatedAtMs: r.updatedAtMs,
-    });
     return {
-      selfId: presence.self,
-      nodes: Object.values(presence.nodes).map((n) => ({
-        nodeId: n.id,
-        pubkeyHex: n.pubkey,
-        displayName: n.displayName,
-        status: n.status,
-        lastHeartbeatMs: n.lastHeartbeatAtMs,
-      })),
-      channels: Object.values(channels.mine).map((c) => ({
-        id: c.id,
-        workspaceId: c.workspaceId,
-        name: c.name,
-        topic: c.topic,
-        kind: c.kind,
-        isPrivate: c.isPrivate,
-        status: c.status,
-        lastSeq: c.lastSeq,
-        createdBy: c.createdBy,
-        idempotencyKey: c.idempotencyKey,
-      })),
-      participants,
-      messages: Object.values(messages.byChannel).flatMap((list) =>
-        list.map((m) => ({
-          channelId: m.channelId,
-          seq: m.seq,
-          sender: m.sender,
-          kind: m.kind,
-          payload: m.payload,
-          sentAtMs: m.sentAtMs,
-          idempotencyKey: m.idempotencyKey,
-        })),
-      ),
-      readSeq,
-      ads: Object.values(stores.capabilities.getState().ads).map((a) => ({
-        adId: a.id,
-        provider: a.provider,
-        workspaceId: a.workspaceId,
-        tools: [...a.tools],
-        models: [...a.models],
-        computeClasses: [...a.computeClasses],
-        maxConcurrency: a.maxConcurrency,
-        priceHints: a.priceHints,
-        region: a.region,
-        active: a.active,
-      })),
-      myRequests: Object.values(compute.requests).map(toRequest),
-      inbox: Object.values(compute.inbox).map(toRequest),
-      assignments: Object.values(compute.assignments).map((a) => ({
-        assignmentId: a.id,
-        requestId: a.requestId,
-        provider: a.provider,
-        status: a.status,
-        reason: a.reason,
-        resultRef: a.resultRef,
-        resultHash: a.resultHash,
-      })),
-      workspaces: Object.values(files.workspaces).map((w) => ({ id: w.id, slug: w.slug, name: w.name, owner: w.owner })),
-      members: Object.values(files.members).map((m) => ({ workspaceId: m.workspaceId, member: m.member, role: m.role })),
-      outbox: messages.pending.map((p) => ({ key: p.key, channelId: p.channelId, payload: p.payload, createdAt: p.enqueuedAtMs })),
+      presence: stores.presence.getState(),
+      channels: stores.channels.getState(),
+      messages: stores.messages.getState(),
+      capabilities: stores.capabilities.getState(),
+      compute: stores.compute.getState(),
+      files: stores.files.getState(),
     };
   }
 

@@ -44,13 +44,13 @@ function PresenceList() {
   const live = useApp((app) => app.connection.status === 'connected');
 
   const messagePeer = async (peer: Peer) => {
-    const existing = channels.find((c) => c.kind === 'direct' && c.participants.includes(peer.nodeId));
+    const existing = channels.find((c) => c.kind === 'direct' && c.participants.includes(peer.id));
     if (existing) {
       selectChannel(existing.id);
       return;
     }
     const name = `${self.displayName || 'me'} ↔ ${peer.label}`;
-    const opened = await call('channels.open', { name, peers: [peer.nodeId], isPrivate: true });
+    const opened = await call('channels.open', { name, peers: [peer.id], isPrivate: true });
     if (opened.ok) expectChannel(opened.value.requestKey);
   };
 
@@ -62,14 +62,14 @@ function PresenceList() {
       {presence.length === 0 && <p className="muted">Nobody here yet.</p>}
       <ul>
         {presence.map((peer) => (
-          <li key={peer.nodeId} data-testid="peer" data-name={peer.displayName} data-status={peer.status}>
+          <li key={peer.id} data-testid="peer" data-name={peer.displayName} data-status={peer.status}>
             <span className={`dot status-${peer.status}`} title={peer.status} />
             <span className="peer-name">
               {peer.label}
               {peer.isSelf && <span className="muted"> (you)</span>}
             </span>
-            <span className="muted small" title={new Date(peer.lastSeenMs).toLocaleString()}>
-              {peer.status === 'offline' ? `seen ${timeAgo(peer.lastSeenMs)}` : peer.status}
+            <span className="muted small" title={new Date(peer.lastHeartbeatAtMs).toLocaleString()}>
+              {peer.status === 'offline' ? `seen ${timeAgo(peer.lastHeartbeatAtMs)}` : peer.status}
             </span>
             {!peer.isSelf && (
               <button className="small" data-testid="message-peer" onClick={() => messagePeer(peer)}>
@@ -117,7 +117,7 @@ function WorkspaceList() {
       {workspaces.length === 0 && !creating && <p className="muted">None yet.</p>}
       <ul>
         {workspaces.map((w) => {
-          const invitable = presence.filter((p) => !p.isSelf && !w.members.includes(p.nodeId));
+          const invitable = presence.filter((p) => !p.isSelf && !w.members.includes(p.id));
           const canInvite = w.role === 'owner' || w.role === 'admin';
           return (
             <li key={w.id} className="workspace" data-testid="workspace" data-slug={w.slug}>
@@ -134,7 +134,7 @@ function WorkspaceList() {
                 >
                   <option value="">Invite…</option>
                   {invitable.map((p) => (
-                    <option key={p.nodeId} value={p.nodeId}>
+                    <option key={p.id} value={p.id}>
                       {p.label}
                     </option>
                   ))}
@@ -202,9 +202,9 @@ function NewChannel({ onDone }: { onDone: () => void }) {
   const [chosen, setChosen] = useState<string[]>([]);
   const workspace = workspaces.find((w) => w.id === workspaceId);
   // A workspace channel seats only the workspace's members.
-  const candidates = workspace ? presence.filter((p) => workspace.members.includes(p.nodeId)) : presence;
+  const candidates = workspace ? presence.filter((p) => workspace.members.includes(p.id)) : presence;
   const submit = async () => {
-    const peers = chosen.filter((id) => candidates.some((p) => p.nodeId === id));
+    const peers = chosen.filter((id) => candidates.some((p) => p.id === id));
     const r = await call('channels.open', { name: name.trim(), peers, isPrivate, workspaceId });
     if (!r.ok) return;
     expectChannel(r.value.requestKey);
@@ -226,11 +226,11 @@ function NewChannel({ onDone }: { onDone: () => void }) {
       </label>
       <div className="peer-picks">
         {candidates.map((p) => (
-          <label className="check" key={p.nodeId} data-testid="new-channel-peer" data-name={p.displayName}>
+          <label className="check" key={p.id} data-testid="new-channel-peer" data-name={p.displayName}>
             <input
               type="checkbox"
-              checked={chosen.includes(p.nodeId)}
-              onChange={(e) => setChosen(e.target.checked ? [...chosen, p.nodeId] : chosen.filter((id) => id !== p.nodeId))}
+              checked={chosen.includes(p.id)}
+              onChange={(e) => setChosen(e.target.checked ? [...chosen, p.id] : chosen.filter((id) => id !== p.id))}
             />
             {p.label}
           </label>
@@ -251,7 +251,7 @@ function ChannelView() {
   const selfId = useApp((app) => app.self.nodeId);
   const [text, setText] = useState('');
   const listRef = useRef<HTMLOListElement>(null);
-  const names = useMemo(() => new Map(presence.map((p) => [p.nodeId, p.label])), [presence]);
+  const names = useMemo(() => new Map(presence.map((p) => [p.id, p.label])), [presence]);
 
   useEffect(() => {
     if (channel && channel.lastSeq > channel.readSeq && document.visibilityState === 'visible') {

@@ -40,8 +40,8 @@ function OwnAd() {
   const [loadedId, setLoadedId] = useState<string | null>(null);
 
   useEffect(() => {
-    if (own && own.adId !== loadedId) {
-      setLoadedId(own.adId);
+    if (own && own.id !== loadedId) {
+      setLoadedId(own.id);
       setTools(own.tools.join(', '));
       setModels(own.models.join(', '));
       setClasses(own.computeClasses.join(', '));
@@ -120,7 +120,7 @@ function PeerAds() {
       <h3>Offered by peers</h3>
       {ads.length === 0 && <p className="muted">No peer advertises compute right now.</p>}
       {ads.map((ad) => (
-        <div className="card" key={ad.adId} data-testid="peer-ad" data-provider={ad.providerName}>
+        <div className="card" key={ad.id} data-testid="peer-ad" data-provider={ad.providerName}>
           <div className="card-head">
             <strong>{ad.providerName}</strong>
             <span className="muted small">
@@ -132,10 +132,10 @@ function PeerAds() {
             {ad.models.length > 0 && <>· models: {ad.models.join(', ')}</>}
             {ad.region && <> · {ad.region}</>}
           </div>
-          {requesting === ad.adId ? (
+          {requesting === ad.id ? (
             <RequestForm ad={ad} onDone={() => setRequesting(null)} />
           ) : (
-            <button className="small" data-testid="request-compute" onClick={() => setRequesting(ad.adId)}>
+            <button className="small" data-testid="request-compute" onClick={() => setRequesting(ad.id)}>
               Request compute
             </button>
           )}
@@ -166,8 +166,8 @@ function RequestForm({ ad, onDone }: { ad: CapabilityAd; onDone: () => void }) {
       </label>
       <label className="field inline">
         <span>Job kind</span>
-        <input data-testid="request-kind" list={`kinds-${ad.adId}`} value={jobKind} onChange={(e) => setJobKind(e.target.value)} />
-        <datalist id={`kinds-${ad.adId}`}>
+        <input data-testid="request-kind" list={`kinds-${ad.id}`} value={jobKind} onChange={(e) => setJobKind(e.target.value)} />
+        <datalist id={`kinds-${ad.id}`}>
           {['text.process', ...ad.tools.filter((t) => t.includes('.'))].filter((k, i, all) => all.indexOf(k) === i).map((k) => (
             <option key={k} value={k} />
           ))}
@@ -198,7 +198,7 @@ function Requests() {
       <h3>Compute requests</h3>
       {requests.length === 0 && <p className="muted">No requests yet.</p>}
       {requests.map((r) => (
-        <RequestRow key={r.requestId} request={r} />
+        <RequestRow key={r.id} request={r} />
       ))}
     </section>
   );
@@ -210,9 +210,9 @@ function RequestRow({ request: r }: { request: ComputeRequest }) {
   const canComplete = r.role === 'provider' && r.status === 'assigned' && r.assignmentStatus === 'accepted';
   const canCancel = r.role === 'requester' && (r.status === 'open' || r.status === 'assigned');
   return (
-    <div className="card" data-testid="compute-request" data-role={r.role} data-status={r.status} data-request-id={r.requestId}>
+    <div className="card" data-testid="compute-request" data-role={r.role} data-status={r.status} data-request-id={r.id}>
       <div className="card-head">
-        <strong>#{r.requestId}</strong>
+        <strong>#{r.id}</strong>
         <span className="muted small">
           {r.role === 'requester' ? `to ${r.providerName || 'any provider'}` : `from ${r.requesterName}`} · {r.policyClass}
         </span>
@@ -230,10 +230,10 @@ function RequestRow({ request: r }: { request: ComputeRequest }) {
       <div className="row">
         {canDecide && (
           <>
-            <button className="primary small" data-testid="compute-accept" onClick={() => call('compute.accept', { requestId: r.requestId })}>
+            <button className="primary small" data-testid="compute-accept" onClick={() => call('compute.accept', { requestId: r.id })}>
               Accept
             </button>
-            <button className="small" data-testid="compute-reject" onClick={() => call('compute.reject', { requestId: r.requestId, reason: 'declined' })}>
+            <button className="small" data-testid="compute-reject" onClick={() => call('compute.reject', { requestId: r.id, reason: 'declined' })}>
               Reject
             </button>
           </>
@@ -244,17 +244,17 @@ function RequestRow({ request: r }: { request: ComputeRequest }) {
             <button
               className="primary small"
               data-testid="compute-complete"
-              onClick={() => call('compute.complete', { requestId: r.requestId, success: true, result, reason: '' })}
+              onClick={() => call('compute.complete', { requestId: r.id, success: true, result, reason: '' })}
             >
               Complete
             </button>
-            <button className="small" onClick={() => call('compute.complete', { requestId: r.requestId, success: false, result: '', reason: 'failed' })}>
+            <button className="small" onClick={() => call('compute.complete', { requestId: r.id, success: false, result: '', reason: 'failed' })}>
               Fail
             </button>
           </>
         )}
         {canCancel && (
-          <button className="small" data-testid="compute-cancel" onClick={() => call('compute.cancel', { requestId: r.requestId })}>
+          <button className="small" data-testid="compute-cancel" onClick={() => call('compute.cancel', { requestId: r.id })}>
             Cancel
           </button>
         )}

@@ -58,6 +58,8 @@ export interface EmbeddedWorld {
   controlUrl: string;
   relayUrl: string;
   peer: HeadlessPeer | undefined;
+  /** Control's delivery of revocations to this world (counters, and "no attempt in flight"). */
+  revocations: ControlHandle['revocations'];
   /** Stops the host and starts it again on the same port and data (clients must recover). */
   restartHost(downMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -103,6 +105,7 @@ export async function startEmbeddedWorld(options: EmbeddedWorldOptions): Promise
     controlUrl: control.url,
     relayUrl: relay.url,
     peer,
+    revocations: control.revocations,
     async restartHost(downMs = 300) {
       await host.close();
       await new Promise((r) => setTimeout(r, downMs));

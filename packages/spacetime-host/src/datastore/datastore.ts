@@ -3,7 +3,7 @@
 // Commit yields the transaction's net delta per table (what subscribers and the commit log see).
 import type { Catalog, IndexDef, SequenceDef, TableDef } from '../module/catalog';
 import { decodeExact, encode } from '../sats/codec';
-import { DatastoreError, Errno } from './errors';
+import { CallInterruptedError, DatastoreError, Errno } from './errors';
 import { IndexStore } from './index_store';
 import { bytesKey, type StoredRow } from './rows';
 
@@ -173,10 +173,13 @@ export class Datastore {
     return log;
   }
 
-  /** After a call was cut short mid-change: roll back, then rebuild every derived structure. */
-  rollbackInterrupted(): void {
+  /**
+   * Roll back the open transaction after `error` ended it. A call interrupted mid-change
+   * (CallInterruptedError) may have left derived structures half updated: those are rebuilt too.
+   */
+  rollbackAfter(error: unknown): void {
     this.rollback();
-    for (const t of this.tables) t.rebuild();
+    if (error instanceof CallInterruptedError) for (const t of this.tables) t.rebuild();
   }
 
   rollback(): void {

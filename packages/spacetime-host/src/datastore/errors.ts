@@ -60,3 +60,12 @@ export class DatastoreError extends Error {
 }
 
 export const errnoMessage = (code: number): string => MESSAGES[code] ?? `errno ${code}`;
+
+/**
+ * An error that stopped a module call at an arbitrary point, possibly in the middle of a change
+ * (the realm's watchdog raises one): derived structures such as indexes may be half updated, so
+ * rolling back must rebuild them too (Datastore.rollbackAfter).
+ */
+export class CallInterruptedError extends Error {
+  override name = 'CallInterruptedError';
+}

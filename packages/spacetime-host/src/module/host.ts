@@ -3,41 +3,28 @@
 // in its own transaction; and publishes every commit (net table deltas, event rows, view
 // deltas) to listeners such as the subscription manager.
 import pino, { type Logger } from 'pino';
-import { Datastore, type CommitResult, type TableDelta, type TableStore } from '../datastore/datastore';
+import { Datastore, type CommitResult, type TableDelta } from '../datastore/datastore';
 import { DatastoreError, Errno } from '../datastore/errors';
-import type { StoredRow } from '../datastore/rows';
-import { Reader, decodeValue, type SumValue } from '../sats/codec';
-import { bytesKey } from '../datastore/rows';
+import { Reader, decodeValue } from '../sats/codec';
 import { Abi } from './abi';
 import { bundleModule, type ModuleBundle } from './bundle';
 import { buildCatalog, type Catalog, type ProcedureDef, type ReducerDef, type ViewDef } from './catalog';
 import { decodeRawModuleDef } from './rawdef';
 import { evaluateModule, ReducerTimeoutError, type LoadedRealm, type ModuleHooks } from './realm';
+import { Scheduler } from './scheduler';
+import { ViewCache, type ViewDelta, type ViewHandle, type ViewInstance, type ViewRow } from './views';
+
+export { ViewInstance, type ViewDelta, type ViewHandle, type ViewRow } from './views';
 
 /** Default time budget of one reducer, view or procedure call. */
 export const DEFAULT_CALL_BUDGET_MS = 5000;
 
 export const INTERNAL_ERROR_TEXT = 'The instance encountered a fatal error.';
-/** Upstream's limit: a ScheduleAt delay of 2^36 - 1 ms or more is refused. */
-const MAX_SCHEDULE_DELAY_MICROS = ((1n << 36n) - 1n) * 1000n;
-/** Longest delay setTimeout honours. */
-const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 export interface Caller {
   identity: bigint;
   /** 0n = no connection (scheduled and system calls). */
   connectionId: bigint;
-}
-
-export interface ViewRow {
-  bytes: Uint8Array;
-  value: unknown[];
-}
-
-export interface ViewDelta {
-  instance: ViewInstance;
-  inserts: ViewRow[];
-  deletes: ViewRow[];
 }
 
 export interface CommitEvent {
@@ -63,21 +50,6 @@ export type CallOutcome =
 export type ProcedureOutcome =
   | { kind: 'returned'; timestamp: bigint; durationMicros: bigint; value: Uint8Array }
   | { kind: 'internal_error'; timestamp: bigint; durationMicros: bigint; message: string };
-
-export class ViewInstance {
-  /** Row key (bytes) → row and multiplicity: a view may return duplicates. */
-  rows = new Map<string, { row: ViewRow; count: number }>();
-  refs = 0;
-  constructor(
-    readonly def: ViewDef,
-    readonly sender: bigint | null,
-  ) {}
-  allRows(): ViewRow[] {
-    const out: ViewRow[] = [];
-    for (const { row, count } of this.rows.values()) for (let i = 0; i < count; i++) out.push(row);
-    return out;
-  }
-}
 
 /**
  * Told when a batch starts and how it ends. Commit listeners that act outside memory (sockets,
@@ -117,8 +89,8 @@ export class ModuleHost {
   private readonly clientListeners = new Set<(e: ClientEvent) => void>();
   private readonly batchListeners = new Set<BatchListener>();
   private inBatch = false;
-  private readonly viewInstances = new Map<string, ViewInstance>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly views: ViewCache;
+  private readonly scheduler: Scheduler;
   private readonly immediateQueue: { name: string; args: Uint8Array }[] = [];
   private nextTxId = 1;
   private lastTimestamp = 0n;
@@ -148,7 +120,7 @@ export class ModuleHost {
       jwtPayload: (cid) => this.clients.get(cid)?.jwtPayload,
       currentFunction: () => this.runningFunction,
       scheduleImmediate: (name, args) => this.enqueueImmediate(name, args),
-      checkScheduleRow: (table, row) => this.checkScheduleRow(table, row),
+      checkScheduleRow: (table, row) => this.scheduler.check(table, row),
       procedureStartTx: () => this.procedureStartTx(),
       procedureCommitTx: () => this.procedureCommitTx(),
       procedureAbortTx: () => this.procedureAbortTx(),
@@ -157,6 +129,18 @@ export class ModuleHost {
     this.catalog = buildCatalog(decodeRawModuleDef(this.realm.hooks.__describe_module__()));
     ref.datastore = this.datastore = new Datastore(this.catalog);
     if (opts.maxRowChangesPerTx) this.datastore.maxRowChangesPerTx = opts.maxRowChangesPerTx;
+    this.views = new ViewCache((inst) => this.viewRowsBetweenTransactions(inst));
+    this.scheduler = new Scheduler({
+      datastore: this.datastore,
+      logger: this.logger,
+      databaseIdentity: opts.databaseIdentity,
+      now: () => this.now(),
+      reducerByName: (name) => this.catalog.reducerByName.get(name),
+      runReducer: (def, args, caller, timestamp) => this.runReducer(def, args, caller, timestamp),
+      callProcedure: (name, args, caller, o) => this.callProcedure(name, args, caller, o),
+      transact: (name, body) => this.transact(name, this.now(), undefined, body),
+      drainImmediate: () => this.drainImmediate(),
+    });
     this.hooksReady = true;
   }
 
@@ -211,29 +195,17 @@ export class ModuleHost {
       this.procedureTx = undefined;
       for (const l of this.batchListeners) l.end(false);
       // Timers and view contents may reflect undone transactions: rebuild both from the tables.
-      for (const t of this.timers.values()) clearTimeout(t);
-      this.timers.clear();
-      this.armAllSchedules();
-      this.rematerializeViews();
+      this.scheduler.reset();
+      this.views.rematerialize((inst) => {
+        try {
+          return this.viewRowsBetweenTransactions(inst);
+        } catch (err) {
+          this.logger.error({ view: inst.def.name }, `view ${inst.def.name} could not be recomputed: ${this.describeError(err)}`);
+          return undefined;
+        }
+      });
       this.logger.info(`a batch of calls ran past the ${this.callBudgetMs} ms budget and was undone; its calls run again one by one`);
       return { ok: false, reason: e.message };
-    }
-  }
-
-  /** Recompute every live view instance from the tables (after a batch was undone). */
-  private rematerializeViews(): void {
-    for (const inst of this.viewInstances.values()) {
-      this.datastore.begin();
-      let interrupted = false;
-      try {
-        inst.rows = countViewRows(this.computeView(inst));
-      } catch (e) {
-        interrupted = e instanceof ReducerTimeoutError;
-        this.logger.error({ view: inst.def.name }, `view ${inst.def.name} could not be recomputed: ${this.describeError(e)}`);
-      } finally {
-        if (interrupted) this.datastore.rollbackInterrupted();
-        else this.datastore.rollback();
-      }
     }
   }
 
@@ -285,13 +257,13 @@ export class ModuleHost {
   initialize(): CallOutcome | undefined {
     const init = this.catalog.reducers.find((r) => r.lifecycle === 'init');
     const outcome = init ? this.runReducer(init, new Uint8Array(0), { identity: this.ownerIdentity, connectionId: 0n }) : undefined;
-    this.armAllSchedules();
+    this.scheduler.armAll();
     return outcome;
   }
 
   /** Reopen a recovered database: schedules come back from their tables; init does not run again. */
   resume(): void {
-    this.armAllSchedules();
+    this.scheduler.armAll();
   }
 
   // ---- reducers ----
@@ -325,7 +297,7 @@ export class ModuleHost {
     } catch (e) {
       this.runningFunction = undefined;
       if (e instanceof ReducerTimeoutError) {
-        this.datastore.rollbackInterrupted();
+        this.datastore.rollbackAfter(e);
         this.logger.error({ function: fnName }, `${fnName}: ${e.message}; its transaction was rolled back`);
         return { kind: 'internal_error', timestamp, message: `${fnName}: ${e.message}`, detail: e.message };
       }
@@ -345,10 +317,7 @@ export class ModuleHost {
       commit = this.finishTransaction(timestamp, reducer);
     } catch (e) {
       // A view that throws while refreshing fails the whole transaction, as upstream does.
-      if (this.datastore.inTransaction) {
-        if (e instanceof ReducerTimeoutError) this.datastore.rollbackInterrupted();
-        else this.datastore.rollback();
-      }
+      if (this.datastore.inTransaction) this.datastore.rollbackAfter(e);
       const detail = this.describeError(e);
       this.logger.error({ function: fnName }, `transaction of ${fnName} failed while refreshing views: ${detail}`);
       return { kind: 'internal_error', timestamp, message: INTERNAL_ERROR_TEXT, detail };
@@ -361,11 +330,12 @@ export class ModuleHost {
   /** Refresh views, commit, re-arm schedules, notify listeners. */
   private finishTransaction(timestamp: bigint, reducer: CommitEvent['reducer']): CommitEvent {
     const pending = this.datastore.pendingDelta();
-    const views = pending.empty ? [] : this.refreshViews();
+    const refresh = pending.empty ? undefined : this.views.refresh((inst) => this.computeView(inst));
     const result: CommitResult = this.datastore.commit();
+    const views = refresh?.deltas ?? [];
     const commit: CommitEvent = { txId: this.nextTxId++, timestamp, reducer, tables: result.tables, events: result.events, views };
-    this.applyViewDeltas(views);
-    this.rearmSchedules(result.tables);
+    refresh?.apply();
+    this.scheduler.rearm(result.tables);
     for (const l of this.listeners) {
       try {
         l(commit);
@@ -457,19 +427,18 @@ export class ModuleHost {
     }
     this.runningFunction = def.name;
     const t0 = process.hrtime.bigint();
-    let interrupted = false;
+    let failure: unknown;
     try {
       const value = this.invoke(() => this.realm.hooks.__call_procedure__(def.id, caller.identity, caller.connectionId, started, new Uint8Array(args)));
       return { kind: 'returned', timestamp: started, durationMicros: (process.hrtime.bigint() - t0) / 1000n, value: new Uint8Array(value) };
     } catch (e) {
-      interrupted = e instanceof ReducerTimeoutError;
+      failure = e;
       const detail = this.describeError(e);
       this.logger.error({ function: def.name }, `procedure ${def.name} failed: ${detail}`);
       return { kind: 'internal_error', timestamp: started, durationMicros: (process.hrtime.bigint() - t0) / 1000n, message: e instanceof Error ? e.message : String(e) };
     } finally {
       if (this.procedureTx || this.datastore.inTransaction) {
-        if (interrupted) this.datastore.rollbackInterrupted();
-        else this.datastore.rollback();
+        this.datastore.rollbackAfter(failure);
         this.procedureTx = undefined;
       }
       this.runningFunction = undefined;
@@ -492,7 +461,7 @@ export class ModuleHost {
     try {
       this.finishTransaction(timestamp, undefined);
     } catch (e) {
-      if (this.datastore.inTransaction) this.datastore.rollback();
+      if (this.datastore.inTransaction) this.datastore.rollbackAfter(e);
       throw e;
     }
   }
@@ -505,44 +474,23 @@ export class ModuleHost {
 
   // ---- views ----
 
-  private viewKey(def: ViewDef, sender: bigint | null): string {
-    return def.isAnonymous ? `${def.name}` : `${def.name}:${sender}`;
+  /** Take a handle on a view instance (materialised between transactions on first use); release it when done. */
+  acquireView(def: ViewDef, sender: bigint): ViewHandle {
+    return this.views.acquire(def, sender);
   }
 
-  /** Take a reference to a view instance, materialising it between transactions. */
-  acquireView(def: ViewDef, sender: bigint): ViewInstance {
-    const s = def.isAnonymous ? null : sender;
-    const key = this.viewKey(def, s);
-    let inst = this.viewInstances.get(key);
-    if (!inst) {
-      inst = new ViewInstance(def, s);
-      this.datastore.begin();
-      let interrupted = false;
-      try {
-        for (const row of this.computeView(inst)) this.addViewRow(inst, row);
-      } catch (e) {
-        interrupted = e instanceof ReducerTimeoutError;
-        throw e;
-      } finally {
-        // Views write nothing; a call cut short may still leave derived structures to repair.
-        if (interrupted) this.datastore.rollbackInterrupted();
-        else this.datastore.rollback();
-      }
-      this.viewInstances.set(key, inst);
+  /** A view's rows computed in a throwaway transaction (views write nothing, but may be cut short). */
+  private viewRowsBetweenTransactions(inst: ViewInstance): ViewRow[] {
+    this.datastore.begin();
+    let failure: unknown;
+    try {
+      return this.computeView(inst);
+    } catch (e) {
+      failure = e;
+      throw e;
+    } finally {
+      this.datastore.rollbackAfter(failure);
     }
-    inst.refs++;
-    return inst;
-  }
-
-  releaseView(inst: ViewInstance): void {
-    if (--inst.refs <= 0) this.viewInstances.delete(this.viewKey(inst.def, inst.sender));
-  }
-
-  private addViewRow(inst: ViewInstance, row: ViewRow): void {
-    const k = bytesKey(row.bytes);
-    const hit = inst.rows.get(k);
-    if (hit) hit.count++;
-    else inst.rows.set(k, { row, count: 1 });
   }
 
   private computeView(inst: ViewInstance): ViewRow[] {
@@ -576,131 +524,6 @@ export class ModuleHost {
     }
   }
 
-  /** Recompute every live view inside the open transaction; returns row differences. */
-  private refreshViews(): ViewDelta[] {
-    const deltas: ViewDelta[] = [];
-    for (const inst of this.viewInstances.values()) {
-      const next = countViewRows(this.computeView(inst));
-      const inserts: ViewRow[] = [];
-      const deletes: ViewRow[] = [];
-      for (const [k, { row, count }] of next) {
-        const before = inst.rows.get(k)?.count ?? 0;
-        for (let i = before; i < count; i++) inserts.push(row);
-      }
-      for (const [k, { row, count }] of inst.rows) {
-        const after = next.get(k)?.count ?? 0;
-        for (let i = after; i < count; i++) deletes.push(row);
-      }
-      if (inserts.length || deletes.length) deltas.push({ instance: inst, inserts, deletes, next } as ViewDelta & { next: typeof next });
-    }
-    return deltas;
-  }
-
-  private applyViewDeltas(deltas: ViewDelta[]): void {
-    for (const d of deltas) d.instance.rows = (d as ViewDelta & { next: ViewInstance['rows'] }).next;
-  }
-
-  // ---- schedules ----
-
-  private scheduleKey(table: TableStore, row: StoredRow): string {
-    return `${table.def.id}:${row.value[table.def.schedule!.idCol]}`;
-  }
-
-  private checkScheduleRow(table: TableStore, row: StoredRow): void {
-    const at = row.value[table.def.schedule!.atCol] as SumValue;
-    const micros = (at.value as [bigint])[0];
-    const delay = at.tag === 0 ? micros : micros - this.now();
-    if (delay >= MAX_SCHEDULE_DELAY_MICROS) {
-      throw new DatastoreError(Errno.SCHEDULE_AT_DELAY_TOO_LONG, `schedule delay of ${delay / 1000n} ms is too long`);
-    }
-  }
-
-  private armAllSchedules(): void {
-    for (const t of this.datastore.tables) if (t.def.schedule) for (const row of t.rows.values()) this.arm(t, row, undefined);
-  }
-
-  private rearmSchedules(deltas: TableDelta[]): void {
-    for (const d of deltas) {
-      if (!d.table.schedule) continue;
-      const table = this.datastore.tables[d.table.id]!;
-      for (const row of d.deletes) {
-        const key = this.scheduleKey(table, row);
-        clearTimeout(this.timers.get(key));
-        this.timers.delete(key);
-      }
-      for (const row of d.inserts) this.arm(table, row, undefined);
-    }
-  }
-
-  private arm(table: TableStore, row: StoredRow, lastIntended: bigint | undefined): void {
-    if (this.closed) return;
-    const key = this.scheduleKey(table, row);
-    clearTimeout(this.timers.get(key));
-    const at = row.value[table.def.schedule!.atCol] as SumValue;
-    const micros = (at.value as [bigint])[0];
-    const now = this.now();
-    let intended: bigint;
-    if (at.tag === 1) intended = micros;
-    else if (lastIntended === undefined) intended = now + micros;
-    else {
-      // Next tick strictly after now, keeping the original phase; missed ticks are skipped.
-      const period = micros > 0n ? micros : 1n;
-      const k = (now - lastIntended) / period + 1n;
-      intended = lastIntended + k * period;
-    }
-    this.startTimer(table, row.value[table.def.schedule!.idCol] as bigint, intended);
-  }
-
-  /** (Re)start the timer that fires schedule `id` of `table` at `intended` (µs since the epoch). */
-  private startTimer(table: TableStore, id: bigint, intended: bigint): void {
-    const now = this.now();
-    const delayMs = intended > now ? Number((intended - now + 999n) / 1000n) : 0;
-    // Node caps timer delays at 2^31 - 1 ms (~24.8 days); a capped timer wakes early and waits again.
-    const timer = setTimeout(() => this.fireSchedule(table, id, intended), Math.min(delayMs, MAX_TIMER_DELAY_MS));
-    timer.unref?.();
-    this.timers.set(`${table.def.id}:${id}`, timer);
-  }
-
-  private fireSchedule(table: TableStore, id: bigint, intended: bigint): void {
-    const key = `${table.def.id}:${id}`;
-    this.timers.delete(key);
-    if (this.closed) return;
-    if (intended > this.now()) return this.startTimer(table, id, intended);
-    const pk = table.indexes.find((ix) => ix.def.columns.length === 1 && ix.def.columns[0] === table.def.schedule!.idCol);
-    const row = pk?.point([id])[0];
-    if (!row) return; // cancelled
-    const fnName = table.def.schedule!.functionName;
-    const at = row.value[table.def.schedule!.atCol] as SumValue;
-    const now = this.now();
-    const timestamp = now > intended ? now : intended;
-    const caller = { identity: this.databaseIdentity, connectionId: 0n };
-    const reducer = this.catalog.reducerByName.get(fnName);
-    const oneShot = at.tag === 1;
-    if (reducer) {
-      this.runReducer(reducer, row.bytes, caller, timestamp);
-      if (oneShot) this.deleteScheduleRow(table, id);
-    } else {
-      if (oneShot) this.deleteScheduleRow(table, id);
-      // Scheduled procedures are private to clients; the schedule itself may call them.
-      const outcome = this.callProcedure(fnName, row.bytes, caller, { internal: true });
-      if (outcome.kind !== 'returned') this.logger.warn({ function: fnName }, `scheduled procedure ${fnName} failed: ${outcome.message}`);
-    }
-    if (!oneShot) {
-      const current = pk?.point([id])[0];
-      if (current && current.key === row.key) this.arm(table, current, intended);
-    }
-    this.drainImmediate();
-  }
-
-  private deleteScheduleRow(table: TableStore, id: bigint): void {
-    const pk = table.indexes.find((ix) => ix.def.columns.length === 1 && ix.def.columns[0] === table.def.schedule!.idCol)!;
-    if (!pk.point([id])[0]) return;
-    this.transact(`${table.def.name} schedule cleanup`, this.now(), undefined, () => {
-      const row = pk.point([id])[0];
-      if (row) this.datastore.delete(table, row);
-    });
-  }
-
   private enqueueImmediate(name: string, args: Uint8Array): void {
     this.immediateQueue.push({ name, args });
   }
@@ -722,19 +545,6 @@ export class ModuleHost {
 
   close(): void {
     this.closed = true;
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
+    this.scheduler.close();
   }
-}
-
-/** A view's rows by their bytes, with multiplicity (a view may return duplicates). */
-function countViewRows(rows: ViewRow[]): ViewInstance['rows'] {
-  const out: ViewInstance['rows'] = new Map();
-  for (const row of rows) {
-    const k = bytesKey(row.bytes);
-    const hit = out.get(k);
-    if (hit) hit.count++;
-    else out.set(k, { row, count: 1 });
-  }
-  return out;
 }

@@ -3,6 +3,7 @@
 // has: no timers, no fetch, no process; Math.random throws (modules must use ctx.random).
 import vm from 'node:vm';
 import { MODULE_GLOBAL, SYS_GLOBAL, type ModuleBundle } from './bundle';
+import { CallInterruptedError } from '../datastore/errors';
 
 /** Every syscall of ABI 2.0 + 2.1, by name. The host object implements them all. */
 export const SYSCALLS_2_0 = [
@@ -58,7 +59,8 @@ export interface LoadedRealm {
   invoke<T>(fn: () => T, budgetMs: number): T;
 }
 
-export class ReducerTimeoutError extends Error {
+/** Interrupts a call anywhere, even mid-change: the datastore rebuilds derived state on rollback. */
+export class ReducerTimeoutError extends CallInterruptedError {
   override name = 'ReducerTimeoutError';
 }
 

@@ -1,26 +1,20 @@
-// HTTP + WebSocket front of the host: the routes the `spacetimedb` SDK and CLI use (spec §3–4).
+// HTTP + WebSocket front of the host (spec §3–4), as wiring: HTTP requests go to the route table
+// (http_routes.ts); WebSocket upgrades pass the handshake (handshake.ts) and the connection limits
+// (admission.ts); client messages go through the inbox (inbox.ts) to the module; what the module
+// commits goes to subscribers through the durability-gated outbound queue (outbound.ts).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
-import { brotliCompressSync, gzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import {
-  AuthReason,
-  TokenAuthority,
-  connectionIdHex,
-  identityHex,
-  parseConnectionIdHex,
-  randomConnectionId,
-  publicKeyPem,
-  type SigningKey,
-} from '../auth/index';
+import { TokenAuthority, connectionIdHex, identityHex, type SigningKey } from '../auth/index';
 import { INTERNAL_ERROR_TEXT, type CallOutcome, type CommitEvent, type ModuleHost } from '../module/host';
-import { Writer, encodeValue } from '../sats/codec';
-import { JsonValueError, jsonToValue, valueToJson } from '../sats/json';
-import { compileSubscription, evaluate, runAdhocQuery } from '../sql/index';
+import { compileSubscription, evaluate } from '../sql/index';
 import { Admission, type Ticket } from './admission';
-import { HttpError, decodePathSegment } from './http_errors';
+import { PROTOCOL_V3, authenticateUpgrade, parseHandshake, rejectUpgrade } from './handshake';
+import { HttpError } from './http_errors';
+import { MAX_BODY_BYTES, handleRequest, internalError, parseRequestUrl, text } from './http_routes';
+import { Inbox } from './inbox';
+import { Outbound, type Compression, type DurabilityGate } from './outbound';
 import { SubscriptionManager } from './subscriptions';
 import {
   decodeClientFrame,
@@ -32,13 +26,10 @@ import {
   type ServerMessage,
 } from './wire';
 
-export const PROTOCOL_V2 = 'v2.bsatn.spacetimedb';
-export const PROTOCOL_V3 = 'v3.bsatn.spacetimedb';
+export { PROTOCOL_V2, PROTOCOL_V3 } from './handshake';
+export type { DurabilityGate } from './outbound';
 /** Upstream's incoming message limit (32 MiB). Larger frames close the socket with 1009. */
-export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
-const COMPRESSION_THRESHOLD = 1024;
-/** A v3 frame carrying several messages is closed at this size (one larger message travels alone). */
-const MAX_V3_BATCH_BYTES = 1024 * 1024;
+export const MAX_MESSAGE_BYTES = MAX_BODY_BYTES;
 
 /** Documented limits (README of the host). Exceeding one gives a clear error, never a silent drop. */
 export const DEFAULT_LIMITS = {
@@ -62,8 +53,6 @@ export const DEFAULT_LIMITS = {
 };
 const PING_INTERVAL_MS = 15_000;
 const IDLE_TIMEOUT_MS = 30_000;
-
-type Compression = 'None' | 'Gzip' | 'Brotli';
 
 export interface HostServerOptions {
   module: ModuleHost;
@@ -89,14 +78,6 @@ export interface HostServerOptions {
   tokenClock?: () => number;
 }
 
-/** What the server needs from the commit log to send only what is durable (confirmed reads). */
-export interface DurabilityGate {
-  /** Sequence number of the last record appended (durable or not). */
-  lastSeq(): bigint;
-  durableSeq(): bigint;
-  onDurable(listener: (seq: bigint) => void): () => void;
-}
-
 interface Connection {
   ws: WebSocket;
   identity: bigint;
@@ -114,6 +95,8 @@ interface Connection {
   deadline: NodeJS.Timeout | undefined;
 }
 
+type Received = { conn: Connection; msg: ClientMessage };
+
 export class HostServer {
   readonly http: Server;
   private readonly wss: WebSocketServer;
@@ -121,23 +104,15 @@ export class HostServer {
   private readonly admission: Admission;
   private readonly limits: typeof DEFAULT_LIMITS;
   private readonly subs: SubscriptionManager;
+  private readonly outbound: Outbound<Connection>;
+  private readonly inbox: Inbox<Received>;
   private readonly conns = new Map<bigint, Connection>();
   private readonly sockets = new Set<Socket>();
   private pingTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
-  private stopCommits: () => void;
+  /** Undo the subscriptions made in the constructor, in reverse order, on close. */
+  private readonly disposers: (() => void)[] = [];
   private readonly chosenProtocol = new WeakMap<IncomingMessage, string>();
-  /** Frames waiting for the log record they depend on to become durable, in send order. */
-  private readonly outq: { seq: bigint; conn: Connection; frame: Uint8Array }[] = [];
-  private outqHead = 0;
-  /** Frames ready to go, per connection in send order; written out together (one v3 frame each). */
-  private readonly ready = new Map<Connection, Uint8Array[]>();
-  private flushScheduled = false;
-  /** Client messages received this event-loop turn, handled together (reducer calls in batches). */
-  private inbox: { conn: Connection; msg: ClientMessage }[] = [];
-  private draining = false;
-  /** While the module runs a batch: the sends and closes it caused, released only if it is kept. */
-  private staged: (() => void)[] | undefined;
   /** Connections marked failed by the running batch: an undone batch unmarks them. */
   private failedInBatch: Connection[] = [];
 
@@ -147,8 +122,27 @@ export class HostServer {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.admission = new Admission(this.limits);
     this.subs = new SubscriptionManager(opts.module);
+    this.outbound = new Outbound<Connection>({
+      durability: opts.durability,
+      compress: opts.compress ?? false,
+      maxBacklogBytes: this.limits.maxSocketBacklogBytes,
+      onSlow: (conn) => this.disconnectSlow(conn),
+    });
+    this.inbox = new Inbox<Received>({
+      module: opts.module,
+      isCall: (r) => r.msg.tag === 'CallReducer',
+      handle: (r) => this.handleOne(r),
+    });
+    const httpContext = {
+      module: opts.module,
+      name: opts.name,
+      signingKey: opts.signingKey,
+      auth: this.auth,
+      sourceFor: (identity: bigint) => this.subs.sourceFor(identity),
+      whenDurable: () => this.outbound.whenDurable(),
+    };
     this.http = createServer((req, res) => {
-      this.route(req, res).catch((e) => this.requestFailed(req, res, e));
+      handleRequest(httpContext, req, res).catch((e) => this.requestFailed(req, res, e));
     });
     this.http.on('connection', (s) => {
       this.sockets.add(s);
@@ -164,43 +158,17 @@ export class HostServer {
       this.upgrade(req, socket as Socket, head).catch((e) => {
         if (e instanceof HttpError) {
           this.log.info({ status: e.status, path: req.url, error: e.message }, 'upgrade refused');
-          return this.rejectUpgrade(socket as Socket, e.status, e.message);
+          return rejectUpgrade(socket as Socket, e.status, e.message);
         }
         this.log.error({ err: e }, 'upgrade failed');
-        this.rejectUpgrade(socket as Socket, 500, 'internal error');
+        rejectUpgrade(socket as Socket, 500, 'internal error');
       });
     });
-    const stopBatches = opts.module.onBatch({
-      begin: () => {
-        this.staged = [];
-      },
-      end: (kept) => {
-        const staged = this.staged ?? [];
-        const failed = this.failedInBatch;
-        this.staged = undefined;
-        this.failedInBatch = [];
-        if (kept) for (const action of staged) action();
-        else {
-          // The undone batch's calls run again; so do the failures it found.
-          for (const c of failed) c.failed = false;
-          // It may have been cut short while a reducer's updates were being gathered.
-          for (const c of this.conns.values()) c.pendingCallerUpdates = undefined;
-        }
-      },
-    });
-    const stopCommitEvents = opts.module.onCommit((c) => this.broadcast(c));
-    this.stopCommits = () => {
-      stopCommitEvents();
-      stopBatches();
-    };
-    const stopDurable = opts.durability?.onDurable(() => this.pump());
-    if (stopDurable) {
-      const stopCommits = this.stopCommits;
-      this.stopCommits = () => {
-        stopCommits();
-        stopDurable();
-      };
-    }
+    this.disposers.push(
+      opts.module.onBatch({ begin: () => this.outbound.beginBatch(), end: (kept) => this.batchEnded(kept) }),
+      opts.module.onCommit((c) => this.broadcast(c)),
+      this.outbound.attach(),
+    );
   }
 
   async listen(): Promise<string> {
@@ -215,7 +183,7 @@ export class HostServer {
   }
 
   async close(): Promise<void> {
-    this.stopCommits();
+    for (const dispose of this.disposers.splice(0).reverse()) dispose();
     clearInterval(this.pingTimer);
     for (const c of this.conns.values()) c.ws.close(1001, 'host shutting down');
     for (const c of [...this.conns.values()]) this.dropConnection(c);
@@ -225,8 +193,6 @@ export class HostServer {
     });
   }
 
-  // ---- HTTP ----
-
   /** A request handler threw: a client's mistake (HttpError) is answered and logged as such; anything else is ours. */
   private requestFailed(req: IncomingMessage, res: ServerResponse, e: unknown): void {
     if (e instanceof HttpError) {
@@ -234,226 +200,46 @@ export class HostServer {
       if (res.headersSent) return void res.end();
       // Do not read the rest of a refused body (it may be endless): reply, then close the connection.
       if (e.status === 413) res.setHeader('Connection', 'close');
-      return this.text(res, e.status, e.message);
+      return text(res, e.status, e.message);
     }
     this.log.error({ err: e }, 'request failed');
-    if (!res.headersSent) this.json(res, 500, { error: 'internal error' });
+    if (!res.headersSent) internalError(res);
     else res.end();
   }
 
-  private cors(res: ServerResponse): void {
-    res.setHeader('Access-Control-Allow-Origin', '*');
-    res.setHeader('Access-Control-Allow-Methods', '*');
-    res.setHeader('Access-Control-Allow-Headers', 'Authorization, Accept, Content-Type');
-  }
-
-  private json(res: ServerResponse, status: number, body: unknown): void {
-    res.statusCode = status;
-    res.setHeader('Content-Type', 'application/json');
-    res.end(JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
-  }
-
-  private text(res: ServerResponse, status: number, body: string): void {
-    res.statusCode = status;
-    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-    res.end(body);
-  }
-
-  private async body(req: IncomingMessage, limit = MAX_MESSAGE_BYTES): Promise<Buffer> {
-    const tooLarge = () => new HttpError(413, `request body exceeds ${limit} bytes`);
-    // A declared length over the limit is refused before a byte of it is read.
-    if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of req) {
-        size += (chunk as Buffer).length;
-        if (size > limit) throw tooLarge();
-        chunks.push(chunk as Buffer);
-      }
-    } catch (e) {
-      if (e instanceof HttpError) throw e;
-      // The client went away mid-body: its mistake (or its network's), not a host failure.
-      throw new HttpError(400, `request body could not be read: ${(e as Error).message}`);
-    }
-    return Buffer.concat(chunks);
-  }
-
-  private credentials(req: IncomingMessage, url: URL): string | undefined {
-    const h = req.headers.authorization;
-    if (h?.startsWith('Bearer ')) return h.slice(7).trim();
-    return url.searchParams.get('token') ?? undefined;
-  }
-
-  private matchesDatabase(nameOrIdentity: string): boolean {
-    return nameOrIdentity === this.opts.name || nameOrIdentity.toLowerCase() === identityHex(this.opts.module.databaseIdentity);
-  }
-
-  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    this.cors(res);
-    const url = parseRequestUrl(req);
-    const path = url.pathname;
-    const method = req.method ?? 'GET';
-    if (method === 'OPTIONS') return void res.writeHead(204).end();
-    if (path === '/v1/ping') return this.text(res, 200, '');
-    if (path === '/v1/identity' && method === 'POST') {
-      const minted = await this.auth.mintAnonymous();
-      return this.json(res, 200, { identity: minted.identityHex, token: minted.token });
-    }
-    if (path === '/v1/identity/websocket-token' && method === 'POST') {
-      const token = this.credentials(req, url);
-      if (!token) return this.text(res, 401, AuthReason.required);
-      const renewed = await this.auth.renewForWebsocket(token);
-      if (!renewed.ok) return this.text(res, renewed.status, renewed.reason);
-      return this.json(res, 200, { token: renewed.token });
-    }
-    if (path === '/v1/identity/public-key' && method === 'GET') {
-      res.setHeader('Content-Type', 'application/pem-certificate-chain');
-      return void res.end(publicKeyPem(this.opts.signingKey));
-    }
-    const verify = /^\/v1\/identity\/([0-9a-fA-F]{64})\/verify$/.exec(path);
-    if (verify && method === 'GET') {
-      const token = this.credentials(req, url);
-      if (!token) return this.text(res, 401, AuthReason.required);
-      const v = await this.auth.validate(token);
-      if (!v.ok) return this.text(res, v.status, v.reason);
-      return void res.writeHead(v.identityHex === verify[1]!.toLowerCase() ? 204 : 400).end();
-    }
-    const db = /^\/v1\/database\/([^/]+)(\/.*)?$/.exec(path);
-    if (db) {
-      if (!this.matchesDatabase(decodePathSegment(db[1]!))) return this.text(res, 404, `no such database: ${db[1]}`);
-      return this.databaseRoute(req, res, url, db[2] ?? '', method);
-    }
-    this.text(res, 404, 'not found');
-  }
-
-  private async caller(req: IncomingMessage, url: URL, res: ServerResponse): Promise<{ identity: bigint } | undefined> {
-    const token = this.credentials(req, url);
-    if (!token) {
-      const minted = await this.auth.mintAnonymous();
-      return { identity: minted.identity };
-    }
-    const v = await this.auth.validate(token);
-    if (!v.ok) {
-      this.text(res, v.status, v.reason);
-      return undefined;
-    }
-    return { identity: v.identity };
-  }
-
-  private async databaseRoute(req: IncomingMessage, res: ServerResponse, url: URL, rest: string, method: string): Promise<void> {
-    const host = this.opts.module;
-    if (rest === '' && method === 'GET') {
-      return this.json(res, 200, { database_identity: identityHex(host.databaseIdentity), name: this.opts.name, owner_identity: identityHex(host.ownerIdentity) });
-    }
-    if (rest === '/hash' && method === 'GET') {
-      const who = await this.caller(req, url, res);
-      if (!who) return;
-      if (who.identity !== host.ownerIdentity) return this.text(res, 403, 'only the database owner may read the state hash');
-      const { stateHash } = await import('../durability/state');
-      return this.json(res, 200, { hash: stateHash(host.datastore), tx: host.txCounter - 1 });
-    }
-    if (rest === '/schema' && method === 'GET') {
-      const { describeModule } = await import('../codegen/describe');
-      return this.json(res, 200, describeModule(host.catalog));
-    }
-    const call = /^\/call\/([^/]+)$/.exec(rest);
-    if (call && method === 'POST') {
-      const who = await this.caller(req, url, res);
-      if (!who) return;
-      const name = decodePathSegment(call[1]!);
-      const def = host.catalog.reducerByName.get(name);
-      if (!def) return this.text(res, 404, `no such reducer: ${name}`);
-      let args: Uint8Array;
-      try {
-        const raw = await this.body(req);
-        const json = raw.length ? JSON.parse(raw.toString('utf8')) : [];
-        const w = new Writer();
-        encodeValue(def.paramsTy, jsonToValue(def.paramsTy, json), w);
-        args = w.finish();
-      } catch (e) {
-        if (e instanceof HttpError) throw e;
-        return this.text(res, 400, e instanceof JsonValueError || e instanceof SyntaxError ? `invalid arguments: ${(e as Error).message}` : (e as Error).message);
-      }
-      const outcome = host.callReducer(name, args, { identity: who.identity, connectionId: 0n });
-      await this.whenDurable();
-      if (outcome.kind === 'committed') return void res.writeHead(200).end();
-      if (outcome.kind === 'user_error') return this.text(res, 530, outcome.message);
-      return this.text(res, outcome.kind === 'refused' ? 400 : 500, outcome.message);
-    }
-    if (rest === '/sql' && method === 'POST') {
-      const who = await this.caller(req, url, res);
-      if (!who) return;
-      const sql = (await this.body(req, 1 << 20)).toString('utf8');
-      const ctx = { catalog: host.catalog, sender: who.identity, isOwner: who.identity === host.ownerIdentity };
-      let out: ReturnType<typeof runAdhocQuery>;
-      try {
-        out = runAdhocQuery(sql, ctx, this.subs.sourceFor(who.identity));
-      } catch (e) {
-        return this.text(res, 400, `query failed: ${(e as Error).message}`);
-      }
-      if (!out.ok) return this.text(res, 400, out.error);
-      return this.json(res, 200, [
-        {
-          schema: { elements: out.columns.map((c) => ({ name: c.name })) },
-          rows: out.rows.map((r) => r.map((v, i) => valueToJson(out.columns[i]!.ty, v))),
-        },
-      ]);
-    }
-    this.text(res, 404, 'not found');
+  /** A batch of reducer calls ended: release what it held back, or undo the failures it found. */
+  private batchEnded(kept: boolean): void {
+    const failed = this.failedInBatch;
+    this.failedInBatch = [];
+    this.outbound.endBatch(kept);
+    if (kept) return;
+    // The undone batch's calls run again; so do the failures it found.
+    for (const c of failed) c.failed = false;
+    // It may have been cut short while a reducer's updates were being gathered.
+    for (const c of this.conns.values()) c.pendingCallerUpdates = undefined;
   }
 
   // ---- WebSocket ----
 
-  private rejectUpgrade(socket: Socket, status: number, message: string): void {
-    const reason =
-      {
-        400: 'Bad Request',
-        401: 'Unauthorized',
-        403: 'Forbidden',
-        404: 'Not Found',
-        429: 'Too Many Requests',
-        500: 'Internal Server Error',
-        503: 'Service Unavailable',
-      }[status] ??
-      'Error';
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
-  }
-
   private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     const url = parseRequestUrl(req);
-    const m = /^\/v1\/database\/([^/]+)\/subscribe$/.exec(url.pathname);
-    if (!m) return this.rejectUpgrade(socket, 404, 'not found');
-    if (!this.matchesDatabase(decodePathSegment(m[1]!))) return this.rejectUpgrade(socket, 404, `no such database: ${m[1]}`);
-    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    const allowed = this.opts.protocols ?? ['v3', 'v2'];
-    const pick = allowed.map((p) => (p === 'v3' ? PROTOCOL_V3 : PROTOCOL_V2)).find((p) => offered.includes(p));
-    if (!pick) return this.rejectUpgrade(socket, 400, 'no valid protocol selected');
-    const compressionParam = url.searchParams.get('compression') ?? 'Brotli';
-    if (!['None', 'Gzip', 'Brotli'].includes(compressionParam)) return this.rejectUpgrade(socket, 400, `unknown compression ${compressionParam}`);
-
-    let connectionId: bigint;
-    const cidParam = url.searchParams.get('connection_id');
-    if (cidParam) {
-      const parsed = parseConnectionIdHex(cidParam);
-      if (!parsed.ok) return this.rejectUpgrade(socket, 400, parsed.message);
-      connectionId = parsed.connectionId;
-      if (this.conns.has(connectionId)) return this.rejectUpgrade(socket, 400, 'connection id already in use');
-    } else connectionId = randomConnectionId();
-
+    const handshake = parseHandshake(req, url, {
+      module: this.opts.module,
+      name: this.opts.name,
+      protocols: this.opts.protocols ?? ['v3', 'v2'],
+      inUse: (id) => this.conns.has(id),
+    });
+    if (!handshake.ok) return rejectUpgrade(socket, handshake.status, handshake.message);
     // The slot is taken before the token check, which waits: concurrent upgrades see each other.
     const admitted = this.admission.admit(socket.remoteAddress ?? 'unknown');
     if (!admitted.ok) {
       this.log.info({ address: socket.remoteAddress, reason: admitted.message }, 'websocket refused: limit');
-      return this.rejectUpgrade(socket, admitted.status, admitted.message);
+      return rejectUpgrade(socket, admitted.status, admitted.message);
     }
     const ticket = admitted.ticket;
     let opened = false;
     try {
-      opened = await this.openConnection(req, socket, head, url, { connectionId, pick, compression: compressionParam as Compression, ticket });
+      opened = await this.openConnection(req, socket, head, url, { ...handshake, ticket });
     } finally {
       if (!opened) ticket.release();
     }
@@ -465,40 +251,21 @@ export class HostServer {
     socket: Socket,
     head: Buffer,
     url: URL,
-    c: { connectionId: bigint; pick: string; compression: Compression; ticket: Ticket },
+    c: { connectionId: bigint; protocol: string; compression: Compression; ticket: Ticket },
   ): Promise<boolean> {
     const host = this.opts.module;
-    const token = this.credentials(req, url);
-    let identity: bigint;
-    let payloadJson: string;
-    let sessionToken: string;
-    let anonymous: boolean;
-    if (token) {
-      const v = await this.auth.validate(token);
-      if (!v.ok) {
-        this.log.info({ reason: v.reason }, 'websocket refused: bad token');
-        this.rejectUpgrade(socket, v.status, v.reason);
-        return false;
-      }
-      identity = v.identity;
-      payloadJson = v.payloadJson;
-      sessionToken = token;
-      // Anyone may mint a host token (POST /v1/identity): only the owner's and trusted issuers' count as logged in.
-      anonymous = identity !== host.ownerIdentity && !this.auth.isTrustedIssuer(v.claims);
-    } else {
-      const minted = await this.auth.mintAnonymous();
-      const v = await this.auth.validate(minted.token);
-      if (!v.ok) throw new Error('freshly minted token failed validation');
-      identity = minted.identity;
-      payloadJson = v.payloadJson;
-      sessionToken = minted.token;
-      anonymous = true;
+    const who = await authenticateUpgrade(req, url, this.auth, host.ownerIdentity);
+    if (!who.ok) {
+      this.log.info({ reason: who.reason }, 'websocket refused: bad token');
+      rejectUpgrade(socket, who.status, who.reason);
+      return false;
     }
+    const { identity, payloadJson, sessionToken, anonymous } = who;
     if (anonymous) {
       const room = c.ticket.markAnonymous();
       if (!room.ok) {
         this.log.info({ address: socket.remoteAddress, reason: room.message }, 'websocket refused: limit');
-        this.rejectUpgrade(socket, room.status, room.message);
+        rejectUpgrade(socket, room.status, room.message);
         return false;
       }
     }
@@ -509,11 +276,11 @@ export class HostServer {
     if (connected && connected.kind !== 'committed') {
       const why = connected.kind === 'user_error' ? connected.message : INTERNAL_ERROR_TEXT;
       this.log.info({ identity: identityHex(identity), why }, 'connection refused by client_connected');
-      this.rejectUpgrade(socket, 403, why);
+      rejectUpgrade(socket, 403, why);
       return false;
     }
 
-    this.chosenProtocol.set(req, c.pick);
+    this.chosenProtocol.set(req, c.protocol);
     let opened = false;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       opened = true;
@@ -521,7 +288,7 @@ export class HostServer {
         ws,
         identity,
         connectionId,
-        protocol: c.pick === PROTOCOL_V3 ? 'v3' : 'v2',
+        protocol: c.protocol === PROTOCOL_V3 ? 'v3' : 'v2',
         compression: c.compression,
         lastSeen: Date.now(),
         pendingCallerUpdates: undefined,
@@ -561,7 +328,7 @@ export class HostServer {
   private dropConnection(conn: Connection): void {
     if (!this.conns.has(conn.connectionId)) return;
     // Messages that arrived before the close are handled first, as if the close came after them.
-    if (!this.draining && this.inbox.some((m) => m.conn === conn)) this.drainInbox();
+    this.inbox.drainIfHolding((m) => m.conn === conn);
     this.conns.delete(conn.connectionId);
     clearTimeout(conn.deadline);
     conn.ticket.release();
@@ -579,117 +346,22 @@ export class HostServer {
     }
   }
 
+  /** A subscriber that does not read its socket must not hold memory or slow the others. */
+  private disconnectSlow(conn: Connection): void {
+    this.log.warn({ connection: connectionIdHex(conn.connectionId), backlog: conn.ws.bufferedAmount }, 'disconnecting a slow subscriber');
+    conn.ws.close(1008, 'subscriber too slow: outgoing backlog limit exceeded');
+    setTimeout(() => conn.ws.terminate(), 1000).unref();
+    this.dropConnection(conn);
+  }
+
   /** Send once the state the message reflects is durable (at once when nothing waits for the log). */
   private send(conn: Connection, msg: ServerMessage): void {
-    this.sendFrame(conn, encodeUncompressedFrame(msg));
-  }
-
-  /** `frame` is an uncompressed frame (tag 0 + message); it may be shared by several connections. */
-  private sendFrame(conn: Connection, frame: Uint8Array): void {
-    if (this.staged) {
-      this.staged.push(() => this.sendFrame(conn, frame));
-      return;
-    }
-    const gate = this.opts.durability;
-    if (gate) {
-      const seq = gate.lastSeq();
-      if (seq > gate.durableSeq() || this.outqHead < this.outq.length) {
-        this.outq.push({ seq, conn, frame });
-        return;
-      }
-    }
-    this.addReady(conn, frame);
-    if (!this.flushScheduled) {
-      // Everything sent during this event-loop turn leaves together: one write per connection.
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
-  }
-
-  private addReady(conn: Connection, frame: Uint8Array): void {
-    const list = this.ready.get(conn);
-    if (list) list.push(frame);
-    else this.ready.set(conn, [frame]);
-  }
-
-  /** Resolves once everything logged so far is durable (HTTP replies wait for it too). */
-  private whenDurable(): Promise<void> {
-    const gate = this.opts.durability;
-    if (!gate) return Promise.resolve();
-    const target = gate.lastSeq();
-    if (target <= gate.durableSeq()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const stop = gate.onDurable((seq) => {
-        if (seq >= target) {
-          stop();
-          resolve();
-        }
-      });
-    });
-  }
-
-  /** A group commit became durable: release what waited for it, one write per connection. */
-  private pump(): void {
-    const durable = this.opts.durability!.durableSeq();
-    while (this.outqHead < this.outq.length && this.outq[this.outqHead]!.seq <= durable) {
-      const { conn, frame } = this.outq[this.outqHead++]!;
-      this.addReady(conn, frame);
-    }
-    if (this.outqHead === this.outq.length) {
-      this.outq.length = 0;
-      this.outqHead = 0;
-    }
-    this.flush();
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    for (const [conn, frames] of this.ready) {
-      this.ready.delete(conn);
-      if (conn.protocol === 'v2') {
-        for (const frame of frames) if (!this.write(conn, frame)) break;
-        continue;
-      }
-      // v3: messages travel back to back in one frame (the SDK reads until the payload ends).
-      let i = 0;
-      while (i < frames.length) {
-        let j = i + 1;
-        let size = frames[i]!.length;
-        while (j < frames.length && size + frames[j]!.length - 1 <= MAX_V3_BATCH_BYTES) size += frames[j++]!.length - 1;
-        if (!this.write(conn, j === i + 1 ? frames[i]! : joinFrames(frames, i, j, size))) break;
-        i = j;
-      }
-    }
-  }
-
-  /** Write one uncompressed frame (compressing it if asked to); false once the connection is gone. */
-  private write(conn: Connection, frame: Uint8Array): boolean {
-    if (conn.ws.readyState !== conn.ws.OPEN) return false;
-    let out = frame;
-    if (this.opts.compress && frame.length - 1 > COMPRESSION_THRESHOLD && conn.compression !== 'None') {
-      const payload = frame.subarray(1);
-      const body = conn.compression === 'Gzip' ? gzipSync(payload) : brotliCompressSync(payload);
-      out = new Uint8Array(body.length + 1);
-      out[0] = conn.compression === 'Gzip' ? 2 : 1;
-      out.set(body, 1);
-    }
-    const maxBacklog = this.limits.maxSocketBacklogBytes;
-    if (conn.ws.bufferedAmount + out.length > maxBacklog) {
-      // A subscriber that does not read its socket must not hold memory or slow the others.
-      this.log.warn({ connection: connectionIdHex(conn.connectionId), backlog: conn.ws.bufferedAmount }, 'disconnecting a slow subscriber');
-      conn.ws.close(1008, 'subscriber too slow: outgoing backlog limit exceeded');
-      setTimeout(() => conn.ws.terminate(), 1000).unref();
-      this.dropConnection(conn);
-      return false;
-    }
-    conn.ws.send(out);
-    return true;
+    this.outbound.send(conn, encodeUncompressedFrame(msg));
   }
 
   private closeWithError(conn: Connection, message: string): void {
     conn.failed = true;
-    if (this.staged) {
-      this.staged.push(() => this.closeWithError(conn, message));
+    if (this.outbound.deferWhileBatching(() => this.closeWithError(conn, message))) {
       this.failedInBatch.push(conn);
       return;
     }
@@ -711,54 +383,10 @@ export class HostServer {
     } catch (e) {
       return this.closeWithError(conn, `invalid client message: ${(e as Error).message}`);
     }
-    if (!this.inbox.length) setImmediate(() => this.drainInbox());
-    for (const msg of messages) this.inbox.push({ conn, msg });
+    this.inbox.push(messages.map((msg) => ({ conn, msg })));
   }
 
-  /**
-   * Handle the messages of this turn in arrival order. Runs of reducer calls go to the module as
-   * one batch under one call budget (see ModuleHost.runBatch); if the batch is undone, its calls
-   * run again one by one, each with its own budget. Everything else is handled on its own.
-   */
-  private drainInbox(): void {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      while (this.inbox.length) {
-        const inbox = this.inbox;
-        this.inbox = [];
-        let i = 0;
-        while (i < inbox.length) {
-          let j = i;
-          while (j < inbox.length && inbox[j]!.msg.tag === 'CallReducer') j++;
-          if (j - i < 2 || this.opts.module.callBudgetMs <= 0) this.handleOne(inbox[i++]!);
-          else i = this.handleReducerBatch(inbox, i, j);
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  /** Handle inbox[from..to), all reducer calls, as one batch; returns the index to go on from. */
-  private handleReducerBatch(inbox: { conn: Connection; msg: ClientMessage }[], from: number, to: number): number {
-    const module = this.opts.module;
-    // Stop adding calls once a quarter of the budget is used, so a slow but honest call rarely
-    // runs out of time because of the calls before it (and if it does, it runs again alone).
-    const softLimitMs = module.callBudgetMs / 4;
-    let next = from;
-    const outcome = module.runBatch(() => {
-      const started = performance.now();
-      while (next < to && (next === from || performance.now() - started < softLimitMs)) this.handleOne(inbox[next++]!);
-    });
-    if (outcome.ok) return next;
-    // `next` was running (or had just finished) when the budget ran out.
-    const end = Math.max(Math.min(next, to), from + 1);
-    for (let k = from; k < end; k++) this.handleOne(inbox[k]!);
-    return end;
-  }
-
-  private handleOne({ conn, msg }: { conn: Connection; msg: ClientMessage }): void {
+  private handleOne({ conn, msg }: Received): void {
     if (conn.failed || !this.conns.has(conn.connectionId)) return;
     try {
       this.handle(conn, msg);
@@ -800,15 +428,16 @@ export class HostServer {
       }
       case 'CallReducer': {
         const { requestId, reducer, args } = msg.value;
-        conn.pendingCallerUpdates = [];
+        // The caller's own updates travel inside its ReducerResult (see broadcast).
+        const updates: QuerySetUpdateV[] = [];
+        conn.pendingCallerUpdates = updates;
         let outcome: ReturnType<ModuleHost['callReducer']>;
         try {
           outcome = host.callReducer(reducer, args, { identity: conn.identity, connectionId: conn.connectionId });
         } finally {
-          var updates = conn.pendingCallerUpdates; // eslint-disable-line no-var
           conn.pendingCallerUpdates = undefined;
         }
-        return this.send(conn, { tag: 'ReducerResult', value: { requestId, timestamp: outcome.timestamp, result: reducerResult(outcome, updates ?? []) } });
+        return this.send(conn, { tag: 'ReducerResult', value: { requestId, timestamp: outcome.timestamp, result: reducerResult(outcome, updates) } });
       }
       case 'CallProcedure': {
         const { requestId, procedure, args } = msg.value;
@@ -843,7 +472,7 @@ export class HostServer {
         frame = encodeUncompressedFrame({ tag: 'TransactionUpdate', value: { querySets: sets } });
         encoded.set(sets, frame);
       }
-      this.sendFrame(conn, frame);
+      this.outbound.send(conn, frame);
     }
   }
 }
@@ -861,25 +490,5 @@ function reducerResult(
       return { tag: 'InternalError', value: outcome.message };
     case 'refused':
       return { tag: 'InternalError', value: outcome.message };
-  }
-}
-
-/** One v3 frame from frames[from..to) (each tag 0 + one message): tag 0, then the messages. */
-function joinFrames(frames: Uint8Array[], from: number, to: number, size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 1;
-  for (let k = from; k < to; k++) {
-    out.set(frames[k]!.subarray(1), at);
-    at += frames[k]!.length - 1;
-  }
-  return out;
-}
-
-/** The request's URL; a target that is not a URL path is the client's mistake (400), not ours. */
-function parseRequestUrl(req: IncomingMessage): URL {
-  try {
-    return new URL(req.url ?? '/', 'http://localhost');
-  } catch {
-    throw new HttpError(400, 'malformed request target');
   }
 }

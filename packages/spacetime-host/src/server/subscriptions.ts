@@ -1,6 +1,6 @@
 // Query sets per connection, their initial rows, and per-transaction deltas (spec §5).
 // Each committed transaction becomes at most one update per connection, in commit order.
-import type { CommitEvent, ModuleHost, ViewInstance } from '../module/host';
+import type { CommitEvent, ModuleHost, ViewHandle } from '../module/host';
 import {
   compileSubscription,
   delta,
@@ -21,7 +21,8 @@ export interface Subscriber {
 interface QuerySet {
   id: number;
   queries: CompiledQuery[];
-  views: ViewInstance[];
+  /** The view instances its queries read, held while the set is subscribed. */
+  views: ViewHandle[];
 }
 
 interface SubscriberState {
@@ -69,11 +70,11 @@ export class SubscriptionManager {
   /** Committed state as the SQL engine sees it, for one subscriber (sender views are per identity). */
   sourceFor(identity: bigint): SqlDataSource {
     return datastoreSource(this.host.datastore, (def) => {
-      const inst = this.host.acquireView(def, identity);
+      const view = this.host.acquireView(def, identity);
       try {
-        return inst.allRows();
+        return view.instance.allRows();
       } finally {
-        this.host.releaseView(inst);
+        view.release();
       }
     });
   }
@@ -85,7 +86,7 @@ export class SubscriptionManager {
   removeSubscriber(connectionId: bigint): void {
     const st = this.subscribers.get(connectionId);
     if (!st) return;
-    for (const set of st.sets.values()) for (const v of set.views) this.host.releaseView(v);
+    for (const set of st.sets.values()) for (const v of set.views) v.release();
     this.subscribers.delete(connectionId);
   }
 
@@ -113,7 +114,7 @@ export class SubscriptionManager {
         queries.push(q);
       }
     }
-    const views: ViewInstance[] = [];
+    const views: ViewHandle[] = [];
     const set: QuerySet = { id: querySetId, queries, views };
     let rows: QueryRowsV;
     try {
@@ -121,7 +122,7 @@ export class SubscriptionManager {
       for (const q of queries) for (const rel of q.reads) if (rel.kind === 'view') views.push(this.host.acquireView(rel.def, st.sub.identity));
       rows = this.currentRows(st.sub.identity, set);
     } catch (e) {
-      for (const v of views) this.host.releaseView(v);
+      for (const v of views) v.release();
       return { ok: false, error: `query set failed: ${(e as Error).message}` };
     }
     st.sets.set(querySetId, set);
@@ -136,7 +137,7 @@ export class SubscriptionManager {
     const rows = this.currentRows(st.sub.identity, set);
     st.sets.delete(querySetId);
     st.sharedKey = sharedKeyOf(st.sets);
-    for (const v of set.views) this.host.releaseView(v);
+    for (const v of set.views) v.release();
     return { ok: true, rows };
   }
 

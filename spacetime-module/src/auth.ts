@@ -7,6 +7,7 @@ import { CLOCK_SKEW_SECONDS, CONFIG_ROW_ID, Scope, type Capability } from './con
 import spacetimedb, { autopilot_node, workspace_member, world_config } from './schema';
 import { isHex64 } from './validate';
 import type { WorldErrorCode } from './errors';
+import { bindCaller, me } from './identity';
 import { refuse } from './refuse';
 
 export type Ctx = ReducerCtx<InferSchema<typeof spacetimedb>>;
@@ -28,11 +29,15 @@ export interface WorldClaims {
   scopes: string[];
   /** `control_exp` claim: the control token's expiry, seconds since the epoch. */
   expiresAt: bigint;
+  /** `iat` claim, seconds since the epoch (0 when absent). */
+  issuedAt: bigint;
 }
 
 export interface Caller {
   claims: WorldClaims;
   config: ConfigRow;
+  /** The user's principal (src/identity.ts): what every ownership column holds. */
+  principal: Identity;
 }
 
 export type ClaimsResult = { ok: true; claims: WorldClaims } | { ok: false; code: WorldErrorCode; reason: string };
@@ -57,10 +62,13 @@ export function readClaims(ctx: Ctx, config: ConfigRow): ClaimsResult {
   const subject = jwt.subject;
   const nostrPubkey = payload['nostr_pubkey'];
   if (typeof nostrPubkey !== 'string' || !isHex64(nostrPubkey)) return { ok: false, code: 'invalid_claims', reason: 'token has no valid nostr_pubkey claim' };
-  if (subject !== nostrPubkey) return { ok: false, code: 'invalid_claims', reason: 'token sub does not match its nostr_pubkey claim' };
   const sessionId = payload['session_id'];
   if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > 128) {
     return { ok: false, code: 'invalid_claims', reason: 'token has no valid session_id claim' };
+  }
+  // `<pubkey>:<session_id>` (one connection identity per session) or, from older controls, `<pubkey>`.
+  if (subject !== nostrPubkey && subject !== `${nostrPubkey}:${sessionId}`) {
+    return { ok: false, code: 'invalid_claims', reason: 'token sub does not match its nostr_pubkey claim' };
   }
   const deviceId = payload['device_id'];
   if (typeof deviceId !== 'string' || deviceId.length === 0 || deviceId.length > 128) {
@@ -101,6 +109,7 @@ export function readClaims(ctx: Ctx, config: ConfigRow): ClaimsResult {
       org: typeof org === 'string' ? org : '',
       scopes: scopes as string[],
       expiresAt,
+      issuedAt: typeof payload['iat'] === 'number' && payload['iat'] > 0 ? BigInt(Math.floor(payload['iat'])) : 0n,
     },
   };
 }
@@ -116,13 +125,14 @@ export function authorize(ctx: Ctx, action: string, scope?: Scope): Caller {
   for (const needed of scope && scope !== Scope.join ? [Scope.join, scope] : [Scope.join]) {
     if (!result.claims.scopes.includes(needed)) throw refuse('missing_scope', `${action} denied: token lacks scope ${needed}`);
   }
-  return { claims: result.claims, config };
+  const principal = bindCaller(ctx, result.claims);
+  return { claims: result.claims, config, principal };
 }
 
 /** authorize + the caller must have joined the world (have a node row). */
 export function authorizeNode(ctx: Ctx, action: string, scope?: Scope): Caller & { node: NodeRow } {
   const caller = authorize(ctx, action, scope);
-  const node = ctx.db.autopilot_node.node_id.find(ctx.sender);
+  const node = ctx.db.autopilot_node.node_id.find(caller.principal);
   if (!node) throw refuse('not_joined', `${action} denied: not joined; call join_world first`);
   return { ...caller, node };
 }
@@ -132,7 +142,8 @@ export function isWorldAdmin(ctx: Ctx, who: Identity): boolean {
 }
 
 export function requireWorldAdmin(ctx: Ctx, action: string): void {
-  if (!isWorldAdmin(ctx, ctx.sender)) throw refuse('not_admin', `${action} denied: only a world admin may do this`);
+  // The publisher is an admin by its own identity; users are made admins by their principal.
+  if (!isWorldAdmin(ctx, ctx.sender) && !isWorldAdmin(ctx, me(ctx))) throw refuse('not_admin', `${action} denied: only a world admin may do this`);
 }
 
 /** Scheduled reducers run as the database itself; clients calling them directly are refused. */
@@ -148,7 +159,7 @@ export function membershipOf(ctx: Ctx, workspaceId: bigint, who: Identity): Memb
 /** The caller's membership in an existing workspace, holding `capability` when given. */
 export function requireMember(ctx: Ctx, action: string, workspaceId: bigint, capability?: Capability): MemberRow {
   if (!ctx.db.workspace.workspace_id.find(workspaceId)) throw refuse('not_found', `${action} denied: no workspace ${workspaceId}`);
-  const member = membershipOf(ctx, workspaceId, ctx.sender);
+  const member = membershipOf(ctx, workspaceId, me(ctx));
   if (!member) throw refuse('not_member', `${action} denied: not a member of workspace ${workspaceId}`);
   if (capability && !member.capabilities.includes(capability)) {
     throw refuse('lacks_capability', `${action} denied: role ${member.role} in workspace ${workspaceId} lacks ${capability}`);

@@ -10,6 +10,7 @@ import { enqueueBridgeEvent } from './outbox';
 import spacetimedb from './schema';
 import { checkHex64, checkJson, checkKey, checkText } from './validate';
 import { refuse } from './refuse';
+import { me } from './identity';
 
 /** channel_id 0 = not tied to a channel; otherwise the caller must sit in that mirrored channel. */
 export const enqueue_nostr_bridge_event = spacetimedb.reducer(
@@ -21,13 +22,13 @@ export const enqueue_nostr_bridge_event = spacetimedb.reducer(
     checkText(args.content, 'content', config.max_message_bytes, { allowEmpty: true });
     const tags = checkJson(args.tags_json, 'tags_json', 'tag_list', Limits.jsonText);
     for (const prior of ctx.db.bridge_outbox.idempotency_key.filter(args.idempotency_key)) {
-      if (!prior.enqueued_by.isEqual(ctx.sender)) throw refuse('duplicate_key', 'enqueue_nostr_bridge_event: idempotency_key was already used by another node');
+      if (!prior.enqueued_by.isEqual(me(ctx))) throw refuse('duplicate_key', 'enqueue_nostr_bridge_event: idempotency_key was already used by another node');
       if (prior.channel_id === args.channel_id && prior.nostr_kind === args.nostr_kind && prior.content === args.content && prior.tags_json === tags) return;
       throw refuse('duplicate_key', `enqueue_nostr_bridge_event: idempotency_key was already used for a different event (${prior.outbox_id})`);
     }
     if (args.channel_id !== 0n) {
       const channel = ctx.db.comms_channel.channel_id.find(args.channel_id);
-      if (!channel || !seatOf(ctx, args.channel_id, ctx.sender)) {
+      if (!channel || !seatOf(ctx, args.channel_id, me(ctx))) {
         throw refuse('not_member', `enqueue_nostr_bridge_event denied: not a participant of channel ${args.channel_id}`);
       }
       if (!channel.mirror_to_nostr) throw refuse('invalid_state', `enqueue_nostr_bridge_event: channel ${args.channel_id} is not mirrored to Nostr`);
@@ -85,8 +86,8 @@ export const mark_bridge_event_failed = spacetimedb.reducer({ outbox_id: t.u64()
 function requireRow(ctx: Ctx, action: string, outboxId: bigint, caller: Caller) {
   const row = ctx.db.bridge_outbox.outbox_id.find(outboxId);
   if (!row) throw refuse('not_found', `${action}: no outbox row ${outboxId}`);
-  const own = row.enqueued_by.isEqual(ctx.sender);
-  if (!own && !caller.claims.scopes.includes(Scope.bridgePublish) && !isWorldAdmin(ctx, ctx.sender)) {
+  const own = row.enqueued_by.isEqual(me(ctx));
+  if (!own && !caller.claims.scopes.includes(Scope.bridgePublish) && !isWorldAdmin(ctx, ctx.sender) && !isWorldAdmin(ctx, me(ctx))) {
     throw refuse('not_owner', `${action} denied: outbox row ${outboxId} is not yours and your token lacks scope ${Scope.bridgePublish}`);
   }
   return row;

@@ -10,6 +10,7 @@ import { enqueueBridgeEvent } from './outbox';
 import spacetimedb from './schema';
 import { checkKey, checkOneOf, checkText, checkToken } from './validate';
 import { refuse } from './refuse';
+import { me } from './identity';
 
 /** Nostr kind used for mirrored channel messages (a plain text note). */
 export const MIRROR_NOSTR_KIND = 1;
@@ -29,7 +30,7 @@ export const open_channel = spacetimedb.reducer(
     const { claims } = authorizeNode(ctx, 'open_channel', Scope.commsWrite);
     checkKey(args.idempotency_key, 'idempotency_key', Limits.idempotencyKey);
     for (const prior of ctx.db.comms_channel.idempotency_key.filter(args.idempotency_key)) {
-      if (prior.created_by.isEqual(ctx.sender)) return;
+      if (prior.created_by.isEqual(me(ctx))) return;
       throw refuse('duplicate_key', 'open_channel: idempotency_key was already used by another node');
     }
     checkText(args.name, 'name', Limits.name);
@@ -55,7 +56,7 @@ export const open_channel = spacetimedb.reducer(
       is_private: args.is_private,
       mirror_to_nostr: args.mirror_to_nostr,
       status: ChannelStatus.open,
-      created_by: ctx.sender,
+      created_by: me(ctx),
       created_at: ctx.timestamp,
       closed_at: undefined,
       closed_by: undefined,
@@ -64,7 +65,7 @@ export const open_channel = spacetimedb.reducer(
       participant_count: 1 + others.length,
       idempotency_key: args.idempotency_key,
     });
-    addSeat(ctx, channel.channel_id, ctx.sender, ChannelRole.owner);
+    addSeat(ctx, channel.channel_id, me(ctx), ChannelRole.owner);
     for (const participant of others) addSeat(ctx, channel.channel_id, participant, ChannelRole.member);
   },
 );
@@ -75,10 +76,10 @@ export const join_channel = spacetimedb.reducer({ channel_id: t.u64() }, (ctx, {
   const channel = ctx.db.comms_channel.channel_id.find(channel_id);
   // Private and missing channels answer alike, so ids of private channels are not confirmed.
   if (!channel || channel.is_private) throw refuse('not_found', `join_channel denied: no public channel ${channel_id}`);
-  if (seatOf(ctx, channel_id, ctx.sender)) return;
+  if (seatOf(ctx, channel_id, me(ctx))) return;
   if (channel.status !== ChannelStatus.open) throw refuse('invalid_state', `join_channel: channel ${channel_id} is closed`);
   if (channel.workspace_id !== 0n) requireMember(ctx, 'join_channel', channel.workspace_id);
-  addSeat(ctx, channel_id, ctx.sender, ChannelRole.member);
+  addSeat(ctx, channel_id, me(ctx), ChannelRole.member);
   ctx.db.comms_channel.channel_id.update({ ...channel, participant_count: channel.participant_count + 1 });
 });
 
@@ -103,7 +104,7 @@ export const add_channel_participant = spacetimedb.reducer(
 
 export const leave_channel = spacetimedb.reducer({ channel_id: t.u64() }, (ctx, { channel_id }) => {
   authorizeNode(ctx, 'leave_channel');
-  const seat = seatOf(ctx, channel_id, ctx.sender);
+  const seat = seatOf(ctx, channel_id, me(ctx));
   const channel = ctx.db.comms_channel.channel_id.find(channel_id);
   if (!seat || !channel) return;
   ctx.db.channel_participant.participation_id.delete(seat.participation_id);
@@ -113,11 +114,11 @@ export const leave_channel = spacetimedb.reducer({ channel_id: t.u64() }, (ctx, 
 export const close_channel = spacetimedb.reducer({ channel_id: t.u64() }, (ctx, { channel_id }) => {
   authorizeNode(ctx, 'close_channel', Scope.commsWrite);
   const channel = ctx.db.comms_channel.channel_id.find(channel_id);
-  const seat = channel ? seatOf(ctx, channel_id, ctx.sender) : undefined;
+  const seat = channel ? seatOf(ctx, channel_id, me(ctx)) : undefined;
   const allowed = channel && ((seat && seat.role === ChannelRole.owner) || managesChannels(ctx, channel.workspace_id));
   if (!channel || !allowed) throw refuse('not_owner', `close_channel denied: channel ${channel_id} is not yours to close`);
   if (channel.status === ChannelStatus.closed) return;
-  ctx.db.comms_channel.channel_id.update({ ...channel, status: ChannelStatus.closed, closed_at: ctx.timestamp, closed_by: ctx.sender });
+  ctx.db.comms_channel.channel_id.update({ ...channel, status: ChannelStatus.closed, closed_at: ctx.timestamp, closed_by: me(ctx) });
 });
 
 /**
@@ -139,7 +140,7 @@ export const publish_message = spacetimedb.reducer(
     const kind = args.kind === '' ? 'text' : checkToken(args.kind, 'kind', Limits.kind);
     const contentType = args.content_type === '' ? 'text/plain' : checkText(args.content_type, 'content_type', Limits.name);
     for (const prior of ctx.db.message_event.idempotency_key.filter(args.idempotency_key)) {
-      if (!prior.sender.isEqual(ctx.sender)) throw refuse('duplicate_key', 'publish_message: idempotency_key was already used by another sender');
+      if (!prior.sender.isEqual(me(ctx))) throw refuse('duplicate_key', 'publish_message: idempotency_key was already used by another sender');
       const same =
         prior.channel_id === args.channel_id &&
         prior.kind === kind &&
@@ -160,7 +161,7 @@ export const publish_message = spacetimedb.reducer(
       prevHash: channel.last_hash,
       channelId: channel.channel_id,
       seq,
-      senderHex: ctx.sender.toHexString(),
+      senderHex: me(ctx).toHexString(),
       senderPubkey: node.nostr_pubkey,
       sentAtMicros: ctx.timestamp.microsSinceUnixEpoch,
       kind,
@@ -173,7 +174,7 @@ export const publish_message = spacetimedb.reducer(
       event_id: 0n,
       channel_id: channel.channel_id,
       seq,
-      sender: ctx.sender,
+      sender: me(ctx),
       sender_pubkey: node.nostr_pubkey,
       kind,
       content_type: contentType,
@@ -212,7 +213,7 @@ export const ack_message = spacetimedb.reducer(
     const highest = seen_seq > acked_seq ? seen_seq : acked_seq;
     if (highest > channel.last_seq) throw refuse('invalid_argument', `ack_message: channel ${channel_id} has no seq ${highest} yet (last is ${channel.last_seq})`);
     let existing;
-    for (const row of ctx.db.transport_checkpoint.by_node_channel.filter([ctx.sender, channel_id])) existing = row;
+    for (const row of ctx.db.transport_checkpoint.by_node_channel.filter([me(ctx), channel_id])) existing = row;
     const seen = max(existing?.last_seen_seq ?? 0n, highest);
     const acked = max(existing?.last_acked_seq ?? 0n, acked_seq);
     if (existing) {
@@ -221,7 +222,7 @@ export const ack_message = spacetimedb.reducer(
     } else {
       ctx.db.transport_checkpoint.insert({
         checkpoint_id: 0n,
-        node_id: ctx.sender,
+        node_id: me(ctx),
         channel_id,
         last_seen_seq: seen,
         last_acked_seq: acked,
@@ -244,7 +245,7 @@ export function seatOf(ctx: Ctx, channelId: bigint, who: Identity) {
 
 function requireSeat(ctx: Ctx, action: string, channelId: bigint) {
   const channel = ctx.db.comms_channel.channel_id.find(channelId);
-  const seat = channel ? seatOf(ctx, channelId, ctx.sender) : undefined;
+  const seat = channel ? seatOf(ctx, channelId, me(ctx)) : undefined;
   if (!channel || !seat) throw refuse('not_member', `${action} denied: not a participant of channel ${channelId}`);
   return { channel, seat };
 }
@@ -255,14 +256,14 @@ function addSeat(ctx: Ctx, channelId: bigint, who: Identity, role: string): void
     channel_id: channelId,
     participant: who,
     role,
-    added_by: ctx.sender,
+    added_by: me(ctx),
     joined_at: ctx.timestamp,
   });
 }
 
 function managesChannels(ctx: Ctx, workspaceId: bigint): boolean {
   if (workspaceId === 0n) return false;
-  return membershipOf(ctx, workspaceId, ctx.sender)?.capabilities.includes(Capability.channelsManage) ?? false;
+  return membershipOf(ctx, workspaceId, me(ctx))?.capabilities.includes(Capability.channelsManage) ?? false;
 }
 
 /** Workspace channels seat only members; world channels only nodes that have joined. */
@@ -276,7 +277,7 @@ function checkEligible(ctx: Ctx, action: string, workspaceId: bigint, who: Ident
 
 /** Participants without the caller and without repeats, in the order given. */
 function distinctOthers(ctx: Ctx, participants: readonly Identity[]): Identity[] {
-  const seen = new Set<string>([ctx.sender.toHexString()]);
+  const seen = new Set<string>([me(ctx).toHexString()]);
   const out: Identity[] = [];
   for (const participant of participants) {
     const hex = participant.toHexString();

@@ -10,6 +10,7 @@ import { AssignmentStatus, ComputeStatus, Limits, Scope } from './constants';
 import spacetimedb, { compute_request } from './schema';
 import { checkHex64, checkJson, checkKey, checkText, checkToken, checkTokenList } from './validate';
 import { refuse } from './refuse';
+import { me } from './identity';
 
 type RequestRow = Infer<typeof compute_request.rowType>;
 
@@ -33,7 +34,7 @@ export const advertise_capabilities = spacetimedb.reducer(
     for (const computeClass of classes) checkToken(computeClass, 'compute_classes entry', Limits.kind);
     const row = {
       ad_id: 0n,
-      provider: ctx.sender,
+      provider: me(ctx),
       workspace_id: args.workspace_id,
       tools,
       models,
@@ -46,7 +47,7 @@ export const advertise_capabilities = spacetimedb.reducer(
       created_at: ctx.timestamp,
       updated_at: ctx.timestamp,
     };
-    const existing = adOf(ctx, ctx.sender, args.workspace_id);
+    const existing = adOf(ctx, me(ctx), args.workspace_id);
     if (existing) ctx.db.capability_ad.ad_id.update({ ...row, ad_id: existing.ad_id, created_at: existing.created_at });
     else ctx.db.capability_ad.insert(row);
   },
@@ -54,7 +55,7 @@ export const advertise_capabilities = spacetimedb.reducer(
 
 export const withdraw_capabilities = spacetimedb.reducer({ workspace_id: t.u64() }, (ctx, { workspace_id }) => {
   authorizeNode(ctx, 'withdraw_capabilities', Scope.computeProvide);
-  const existing = adOf(ctx, ctx.sender, workspace_id);
+  const existing = adOf(ctx, me(ctx), workspace_id);
   if (!existing || !existing.active) return;
   ctx.db.capability_ad.ad_id.update({ ...existing, active: false, updated_at: ctx.timestamp });
 });
@@ -77,7 +78,7 @@ export const request_compute = spacetimedb.reducer(
     checkJson(args.job_envelope, 'job_envelope', 'object', Limits.jobEnvelope);
     const costHints = checkJson(args.cost_hints, 'cost_hints', 'object', Limits.jsonText);
     for (const prior of ctx.db.compute_request.idempotency_key.filter(args.idempotency_key)) {
-      if (!prior.requester.isEqual(ctx.sender)) throw refuse('duplicate_key', 'request_compute: idempotency_key was already used by another node');
+      if (!prior.requester.isEqual(me(ctx))) throw refuse('duplicate_key', 'request_compute: idempotency_key was already used by another node');
       if (prior.workspace_id === args.workspace_id && prior.policy_class === args.policy_class && prior.job_envelope === args.job_envelope) return;
       throw refuse('duplicate_key', `request_compute: idempotency_key was already used for a different request (${prior.request_id})`);
     }
@@ -91,7 +92,7 @@ export const request_compute = spacetimedb.reducer(
     }
     ctx.db.compute_request.insert({
       request_id: 0n,
-      requester: ctx.sender,
+      requester: me(ctx),
       workspace_id: args.workspace_id,
       target_provider: target,
       policy_class: args.policy_class,
@@ -111,7 +112,7 @@ export const request_compute = spacetimedb.reducer(
 export const cancel_compute = spacetimedb.reducer({ request_id: t.u64() }, (ctx, { request_id }) => {
   authorizeNode(ctx, 'cancel_compute', Scope.computeRequest);
   const request = ctx.db.compute_request.request_id.find(request_id);
-  if (!request || !request.requester.isEqual(ctx.sender)) {
+  if (!request || !request.requester.isEqual(me(ctx))) {
     throw refuse(request ? 'not_owner' : 'not_found', `cancel_compute denied: no request ${request_id} of yours`);
   }
   if (request.status === ComputeStatus.cancelled) return;
@@ -129,12 +130,12 @@ export const accept_compute = spacetimedb.reducer({ request_id: t.u64() }, (ctx,
   authorizeNode(ctx, 'accept_compute', Scope.computeProvide);
   const request = offeredRequest(ctx, 'accept_compute', request_id);
   const current = currentAssignment(ctx, request);
-  if (current && current.provider.isEqual(ctx.sender) && current.status === AssignmentStatus.accepted) return;
+  if (current && current.provider.isEqual(me(ctx)) && current.status === AssignmentStatus.accepted) return;
   if (request.status !== ComputeStatus.open) throw refuse('invalid_state', `accept_compute: request ${request_id} is ${request.status}`);
   const assignment = ctx.db.compute_assignment.insert({
     assignment_id: 0n,
     request_id,
-    provider: ctx.sender,
+    provider: me(ctx),
     status: AssignmentStatus.accepted,
     reason: '',
     result_ref: '',
@@ -156,7 +157,7 @@ export const reject_compute = spacetimedb.reducer({ request_id: t.u64(), reason:
   const request = offeredRequest(ctx, 'reject_compute', request_id);
   const current = currentAssignment(ctx, request);
   const targeted = request.target_provider !== undefined;
-  if (current && current.provider.isEqual(ctx.sender) && current.status === AssignmentStatus.accepted) {
+  if (current && current.provider.isEqual(me(ctx)) && current.status === AssignmentStatus.accepted) {
     ctx.db.compute_assignment.assignment_id.update({ ...current, status: AssignmentStatus.released, reason, updated_at: ctx.timestamp });
     ctx.db.compute_request.request_id.update({
       ...request,
@@ -166,14 +167,14 @@ export const reject_compute = spacetimedb.reducer({ request_id: t.u64(), reason:
     });
     return;
   }
-  for (const prior of ctx.db.compute_assignment.by_request_provider.filter([request_id, ctx.sender])) {
+  for (const prior of ctx.db.compute_assignment.by_request_provider.filter([request_id, me(ctx)])) {
     if (prior.status === AssignmentStatus.rejected) return;
   }
   if (request.status !== ComputeStatus.open) throw refuse('invalid_state', `reject_compute: request ${request_id} is ${request.status}`);
   ctx.db.compute_assignment.insert({
     assignment_id: 0n,
     request_id,
-    provider: ctx.sender,
+    provider: me(ctx),
     status: AssignmentStatus.rejected,
     reason,
     result_ref: '',
@@ -195,7 +196,7 @@ export const complete_compute = spacetimedb.reducer(
     checkText(args.reason, 'reason', Limits.shortText, { allowEmpty: true });
     const request = ctx.db.compute_request.request_id.find(args.request_id);
     const assignment = request ? currentAssignment(ctx, request) : undefined;
-    if (!request || !assignment || !assignment.provider.isEqual(ctx.sender)) {
+    if (!request || !assignment || !assignment.provider.isEqual(me(ctx))) {
       throw refuse(request ? 'not_owner' : 'not_found', `complete_compute denied: request ${args.request_id} is not assigned to you`);
     }
     const outcome = args.success ? AssignmentStatus.completed : AssignmentStatus.failed;
@@ -236,7 +237,7 @@ function currentAssignment(ctx: Ctx, request: RequestRow) {
 /** The request, if it is offered to the caller (see the file comment); otherwise a denial. */
 function offeredRequest(ctx: Ctx, action: string, requestId: bigint): RequestRow {
   const request = ctx.db.compute_request.request_id.find(requestId);
-  if (!request || !isOfferedTo(ctx, request, ctx.sender)) throw refuse('not_found', `${action} denied: request ${requestId} is not offered to you`);
+  if (!request || !isOfferedTo(ctx, request, me(ctx))) throw refuse('not_found', `${action} denied: request ${requestId} is not offered to you`);
   return request;
 }
 

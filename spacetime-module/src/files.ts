@@ -2,6 +2,7 @@
 // edit whose lines were not touched since then is rebased onto head (recorded as rebased), an
 // overlapping one writes nothing but a conflict ticket (+ event). Each applied batch is a file_op
 // chained by op_hash (@autopilot/line-ops), so head = snapshot + replay of the ops after it.
+import type { Identity } from 'spacetimedb';
 import {
   applyLineOps,
   contentHash,
@@ -21,6 +22,7 @@ import spacetimedb, { checkpoint_job, file_head } from './schema';
 import { LineOpType, RangeHashType, type ConflictRangeRow, type LineOpRow } from './types';
 import { checkHex64, checkKey, checkOneOf, checkText, utf8Length } from './validate';
 import { refuse } from './refuse';
+import { me } from './identity';
 
 type HeadRow = Infer<typeof file_head.rowType>;
 
@@ -44,7 +46,7 @@ export const apply_file_ops = spacetimedb.reducer(
     checkPath(args.path);
     const previous = priorOutcome(ctx, args.op_id);
     if (previous) {
-      if (!previous.actor.isEqual(ctx.sender)) throw refuse('duplicate_key', 'apply_file_ops: op_id was already used by another node');
+      if (!previous.actor.isEqual(me(ctx))) throw refuse('duplicate_key', 'apply_file_ops: op_id was already used by another node');
       const file = ctx.db.file_head.file_id.find(previous.file_id);
       if (file && file.workspace_id === args.workspace_id && file.path === args.path && previous.expected_base_version === args.expected_base_version) return;
       throw refuse('duplicate_key', 'apply_file_ops: op_id was already used for a different edit');
@@ -99,7 +101,7 @@ export const resolve_conflict = spacetimedb.reducer(
     const ticket = ctx.db.conflict_ticket.ticket_id.find(args.ticket_id);
     if (!ticket) throw refuse('not_found', `resolve_conflict: no conflict ticket ${args.ticket_id}`);
     const member = requireMember(ctx, 'resolve_conflict', ticket.workspace_id, Capability.filesWrite);
-    if (!ticket.actor.isEqual(ctx.sender) && !member.capabilities.includes(Capability.filesResolve)) {
+    if (!ticket.actor.isEqual(me(ctx)) && !member.capabilities.includes(Capability.filesResolve)) {
       throw refuse('not_owner', `resolve_conflict denied: only the ticket's author or a member with ${Capability.filesResolve} may resolve it`);
     }
     const resolution = checkOneOf(args.resolution, 'resolution', [Resolution.acceptHead, Resolution.patch]);
@@ -132,7 +134,7 @@ export const resolve_conflict = spacetimedb.reducer(
       status: TicketStatus.resolved,
       resolution,
       resolution_op_id: resolutionOpId,
-      resolved_by: ctx.sender,
+      resolved_by: me(ctx),
       resolved_at: ctx.timestamp,
     });
   },
@@ -182,7 +184,7 @@ export const publish_presence = spacetimedb.reducer(
     ctx.db.presence_event.insert({
       workspace_id: args.workspace_id,
       file_id: args.file_id,
-      actor: ctx.sender,
+      actor: me(ctx),
       kind,
       anchor_line: args.anchor_line,
       anchor_col: args.anchor_col,
@@ -213,7 +215,7 @@ function applyEdit(ctx: Ctx, config: ConfigRow, head: HeadRow, edit: Edit): void
   const hash = opHash({
     prevHash: head.last_op_hash,
     opId: edit.opId,
-    actor: ctx.sender.toHexString(),
+    actor: me(ctx).toHexString(),
     baseVersion: edit.expectedBaseVersion,
     ops: edit.ops,
     beforeHash: head.content_hash,
@@ -225,7 +227,7 @@ function applyEdit(ctx: Ctx, config: ConfigRow, head: HeadRow, edit: Edit): void
     file_id: head.file_id,
     version,
     kind: edit.kind,
-    actor: ctx.sender,
+    actor: me(ctx),
     applied_at: ctx.timestamp,
     expected_base_version: edit.expectedBaseVersion,
     rebased: edit.rebased,
@@ -242,7 +244,7 @@ function applyEdit(ctx: Ctx, config: ConfigRow, head: HeadRow, edit: Edit): void
     content_hash: afterHash,
     line_count: lineCount(applied.content),
     last_op_hash: hash,
-    updated_by: ctx.sender,
+    updated_by: me(ctx),
     updated_at: ctx.timestamp,
   };
   ctx.db.file_head.file_id.update(next);
@@ -262,9 +264,9 @@ function newFile(ctx: Ctx, workspaceId: bigint, path: string): HeadRow {
     line_count: 1,
     last_op_hash: GENESIS_HASH,
     snapshot_version: 0n,
-    created_by: ctx.sender,
+    created_by: me(ctx),
     created_at: ctx.timestamp,
-    updated_by: ctx.sender,
+    updated_by: me(ctx),
     updated_at: ctx.timestamp,
   });
 }
@@ -347,7 +349,7 @@ function openTicket(
     workspace_id: head.workspace_id,
     file_id: head.file_id,
     op_id: opId,
-    actor: ctx.sender,
+    actor: me(ctx),
     expected_base_version: expectedBaseVersion,
     head_version: head.version,
     head_hash: head.content_hash,
@@ -365,7 +367,7 @@ function openTicket(
     workspace_id: head.workspace_id,
     file_id: head.file_id,
     op_id: opId,
-    actor: ctx.sender,
+    actor: me(ctx),
     head_version: head.version,
     head_hash: head.content_hash,
     conflicts,
@@ -374,7 +376,7 @@ function openTicket(
 }
 
 /** What a previous call with this op id did: an applied op or a conflict ticket. */
-function priorOutcome(ctx: Ctx, opId: string): { actor: Ctx['sender']; file_id: bigint; expected_base_version: bigint } | undefined {
+function priorOutcome(ctx: Ctx, opId: string): { actor: Identity; file_id: bigint; expected_base_version: bigint } | undefined {
   const op = ctx.db.file_op.op_id.find(opId);
   if (op) return op;
   return ctx.db.conflict_ticket.op_id.find(opId) ?? undefined;

@@ -1,6 +1,7 @@
 // The one place that writes a pending bridge_outbox row (direct enqueues and mirrored messages).
 import type { Ctx } from './auth';
 import { BridgeState, type BridgeSource } from './constants';
+import { me } from './identity';
 
 export interface PendingBridgeEvent {
   source: (typeof BridgeSource)[keyof typeof BridgeSource];
@@ -21,7 +22,7 @@ export function enqueueBridgeEvent(ctx: Ctx, event: PendingBridgeEvent): void {
     relay: '',
     attempts: 0,
     last_error: '',
-    enqueued_by: ctx.sender,
+    enqueued_by: me(ctx),
     enqueued_at: ctx.timestamp,
     updated_at: ctx.timestamp,
     published_at: undefined,

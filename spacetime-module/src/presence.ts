@@ -1,13 +1,15 @@
-// Nodes, sessions, heartbeats and peer links. A node is an Identity (derived from the control
-// issuer + the Nostr pubkey), so all devices of one pubkey share a node row; each device login is
-// its own autopilot_session. A node is online while any of its sessions is, and goes offline on
+// Nodes, sessions, heartbeats and peer links. A node is the user's principal (their Nostr key as
+// an Identity, src/identity.ts), so all devices and issuers of one pubkey share a node row; each
+// login is its own autopilot_session. A node is online while any of its sessions is, and goes offline on
 // leave, on disconnect of its last session, or when heartbeats stop for presence_ttl_ms.
+import type { Identity } from 'spacetimedb';
 import { t } from 'spacetimedb/server';
 import { authorize, authorizeNode, configOf, readClaims, requireScheduler, type Ctx, type WorldClaims } from './auth';
 import { AssignmentStatus, ComputeStatus, LIVE_NODE_STATUSES, Limits, NodeStatus, PeerLinkStatus, SessionStatus } from './constants';
 import spacetimedb, { presence_sweep } from './schema';
 import { checkOneOf, checkText, checkToken } from './validate';
 import { refuse } from './refuse';
+import { bindCaller, me } from './identity';
 
 export const join_world = spacetimedb.reducer(
   { display_name: t.string(), version: t.string(), region: t.string() },
@@ -17,9 +19,9 @@ export const join_world = spacetimedb.reducer(
     checkText(version, 'version', Limits.kind * 2, { allowEmpty: true });
     checkText(region, 'region', Limits.kind * 2, { allowEmpty: true });
     touchSession(ctx, claims, 'join_world');
-    const existing = ctx.db.autopilot_node.node_id.find(ctx.sender);
+    const existing = ctx.db.autopilot_node.node_id.find(me(ctx));
     const row = {
-      node_id: ctx.sender,
+      node_id: me(ctx),
       nostr_pubkey: claims.nostrPubkey,
       device_id: claims.deviceId,
       display_name,
@@ -56,15 +58,16 @@ export const client_connected = spacetimedb.clientConnected((ctx) => {
   // authorization happens per reducer. A reconnect with a known session rebinds it.
   const claims = readClaims(ctx, configOf(ctx));
   if (!claims.ok) return;
+  bindCaller(ctx, claims.claims);
   const session = ctx.db.autopilot_session.session_id.find(claims.claims.sessionId);
-  if (!session || !session.node_id.isEqual(ctx.sender)) return;
+  if (!session || !session.node_id.isEqual(me(ctx))) return;
   ctx.db.autopilot_session.session_id.update({ ...session, connection_id: ctx.connectionId ?? undefined, last_seen: ctx.timestamp });
 });
 
 export const client_disconnected = spacetimedb.clientDisconnected((ctx) => {
   const connection = ctx.connectionId;
   if (!connection) return;
-  for (const session of [...ctx.db.autopilot_session.node_id.filter(ctx.sender)]) {
+  for (const session of [...ctx.db.autopilot_session.node_id.filter(me(ctx))]) {
     if (session.status === SessionStatus.active && session.connection_id?.isEqual(connection)) {
       endSession(ctx, session, SessionStatus.ended);
     }
@@ -110,13 +113,13 @@ export const expire_presence = spacetimedb.reducer({ onSchedule: presence_sweep 
 export const request_peer_link = spacetimedb.reducer({ peer: t.identity(), kind: t.string() }, (ctx, { peer, kind }) => {
   authorizeNode(ctx, 'request_peer_link');
   checkToken(kind, 'kind', Limits.kind);
-  if (peer.isEqual(ctx.sender)) throw refuse('invalid_argument', 'request_peer_link: cannot link a node to itself');
+  if (peer.isEqual(me(ctx))) throw refuse('invalid_argument', 'request_peer_link: cannot link a node to itself');
   if (!ctx.db.autopilot_node.node_id.find(peer)) throw refuse('not_found', 'request_peer_link: the peer has never joined this world');
   const existing = findOpenLink(ctx, peer, kind);
   if (existing) return;
   ctx.db.peer_link.insert({
     link_id: 0n,
-    initiator: ctx.sender,
+    initiator: me(ctx),
     peer,
     kind,
     status: PeerLinkStatus.requested,
@@ -128,7 +131,7 @@ export const request_peer_link = spacetimedb.reducer({ peer: t.identity(), kind:
 export const accept_peer_link = spacetimedb.reducer({ link_id: t.u64() }, (ctx, { link_id }) => {
   authorizeNode(ctx, 'accept_peer_link');
   const link = ctx.db.peer_link.link_id.find(link_id);
-  if (!link || !link.peer.isEqual(ctx.sender)) throw refuse(link ? 'not_owner' : 'not_found', `accept_peer_link denied: no link ${link_id} addressed to you`);
+  if (!link || !link.peer.isEqual(me(ctx))) throw refuse(link ? 'not_owner' : 'not_found', `accept_peer_link denied: no link ${link_id} addressed to you`);
   if (link.status === PeerLinkStatus.active) return;
   if (link.status !== PeerLinkStatus.requested) throw refuse('invalid_state', `accept_peer_link: link ${link_id} is ${link.status}`);
   ctx.db.peer_link.link_id.update({ ...link, status: PeerLinkStatus.active, updated_at: ctx.timestamp });
@@ -137,7 +140,7 @@ export const accept_peer_link = spacetimedb.reducer({ link_id: t.u64() }, (ctx, 
 export const close_peer_link = spacetimedb.reducer({ link_id: t.u64() }, (ctx, { link_id }) => {
   authorizeNode(ctx, 'close_peer_link');
   const link = ctx.db.peer_link.link_id.find(link_id);
-  if (!link || !(link.peer.isEqual(ctx.sender) || link.initiator.isEqual(ctx.sender))) {
+  if (!link || !(link.peer.isEqual(me(ctx)) || link.initiator.isEqual(me(ctx)))) {
     throw refuse(link ? 'not_owner' : 'not_found', `close_peer_link denied: no link ${link_id} of yours`);
   }
   if (link.status === PeerLinkStatus.closed) return;
@@ -149,12 +152,12 @@ export const close_peer_link = spacetimedb.reducer({ link_id: t.u64() }, (ctx, {
 /** Creates or refreshes the caller's session row from its token claims. */
 function touchSession(ctx: Ctx, claims: WorldClaims, action: string): void {
   const existing = ctx.db.autopilot_session.session_id.find(claims.sessionId);
-  if (existing && !existing.node_id.isEqual(ctx.sender)) {
+  if (existing && !existing.node_id.isEqual(me(ctx))) {
     throw refuse('not_owner', `${action} denied: session ${claims.sessionId} belongs to another node`);
   }
   const row = {
     session_id: claims.sessionId,
-    node_id: ctx.sender,
+    node_id: me(ctx),
     device_id: claims.deviceId,
     issuer: claims.issuer,
     scopes: claims.scopes,
@@ -177,20 +180,20 @@ function endSession(ctx: Ctx, session: SessionRow, status: string): void {
 
 /** Offline once no session of the caller's node is active. */
 function settleNodeStatus(ctx: Ctx): void {
-  const node = ctx.db.autopilot_node.node_id.find(ctx.sender);
+  const node = ctx.db.autopilot_node.node_id.find(me(ctx));
   if (!node || node.status === NodeStatus.offline) return;
-  for (const session of ctx.db.autopilot_session.node_id.filter(ctx.sender)) {
+  for (const session of ctx.db.autopilot_session.node_id.filter(me(ctx))) {
     if (session.status === SessionStatus.active) return;
   }
   ctx.db.autopilot_node.node_id.update({ ...node, status: NodeStatus.offline });
 }
 
-function findOpenLink(ctx: Ctx, peer: Ctx['sender'], kind: string) {
-  for (const link of ctx.db.peer_link.initiator.filter(ctx.sender)) {
+function findOpenLink(ctx: Ctx, peer: Identity, kind: string) {
+  for (const link of ctx.db.peer_link.initiator.filter(me(ctx))) {
     if (link.peer.isEqual(peer) && link.kind === kind && link.status !== PeerLinkStatus.closed) return link;
   }
   for (const link of ctx.db.peer_link.initiator.filter(peer)) {
-    if (link.peer.isEqual(ctx.sender) && link.kind === kind && link.status !== PeerLinkStatus.closed) return link;
+    if (link.peer.isEqual(me(ctx)) && link.kind === kind && link.status !== PeerLinkStatus.closed) return link;
   }
   return undefined;
 }

@@ -92,6 +92,53 @@ export const autopilot_session = table(
   },
 );
 
+/**
+ * Which principal (the user's Nostr key as an Identity, see src/identity.ts) and session stand
+ * behind a connection identity (`ctx.sender`, derived from the token's iss + sub). Written whenever
+ * a trusted token is seen; views, which cannot read tokens, resolve their caller here.
+ */
+export const session_binding = table(
+  { name: 'session_binding' },
+  {
+    sender: t.identity().primaryKey(),
+    principal: t.identity().index('btree'),
+    nostr_pubkey: t.string(),
+    session_id: t.string().index('btree'),
+    device_id: t.string(),
+    issuer: t.string(),
+    scopes: t.array(t.string()),
+    /** The token's `iat` (seconds; 0 when absent), compared with revocation watermarks. */
+    issued_at: t.u64(),
+    bound_at: t.timestamp(),
+  },
+);
+
+/** Sessions control revoked (revoke_sessions): their connections are refused and see nothing. */
+export const session_revocation = table(
+  { name: 'session_revocation' },
+  {
+    session_id: t.string().primaryKey(),
+    revoked_by: t.identity(),
+    revoked_at: t.timestamp(),
+  },
+);
+
+/**
+ * Watermarks from revoke_sessions: every token of `nostr_pubkey` (of `device_id` only, unless "")
+ * issued before `issued_before_micros` is refused, whatever its session id.
+ */
+export const principal_revocation = table(
+  { name: 'principal_revocation' },
+  {
+    revocation_id: t.u64().primaryKey().autoInc(),
+    nostr_pubkey: t.string().index('btree'),
+    device_id: t.string(),
+    issued_before_micros: t.u64(),
+    revoked_by: t.identity(),
+    revoked_at: t.timestamp(),
+  },
+);
+
 export const peer_link = table(
   { name: 'peer_link' },
   {
@@ -461,6 +508,9 @@ const spacetimedb = schema({
   presence_event,
   conflict_event,
   conflict_ticket,
+  session_binding,
+  session_revocation,
+  principal_revocation,
 });
 
 export default spacetimedb;

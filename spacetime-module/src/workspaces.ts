@@ -8,6 +8,7 @@ import { ALL_CAPABILITIES, Capability, Limits, ROLE_CAPABILITIES, WorkspaceRole,
 import spacetimedb from './schema';
 import { checkOneOf, checkSlug, checkText } from './validate';
 import { refuse } from './refuse';
+import { me } from './identity';
 
 export const create_workspace = spacetimedb.reducer({ slug: t.string(), name: t.string() }, (ctx, { slug, name }) => {
   authorizeNode(ctx, 'create_workspace');
@@ -16,17 +17,17 @@ export const create_workspace = spacetimedb.reducer({ slug: t.string(), name: t.
   const existing = ctx.db.workspace.slug.find(slug);
   if (existing) {
     // A retried create is a no-op; anything else is a clash.
-    if (existing.owner.isEqual(ctx.sender) && existing.name === name) return;
+    if (existing.owner.isEqual(me(ctx)) && existing.name === name) return;
     throw refuse('duplicate_key', `create_workspace: slug ${JSON.stringify(slug)} is taken`);
   }
-  const created = ctx.db.workspace.insert({ workspace_id: 0n, slug, name, owner: ctx.sender, created_at: ctx.timestamp });
+  const created = ctx.db.workspace.insert({ workspace_id: 0n, slug, name, owner: me(ctx), created_at: ctx.timestamp });
   ctx.db.workspace_member.insert({
     membership_id: 0n,
     workspace_id: created.workspace_id,
-    member: ctx.sender,
+    member: me(ctx),
     role: WorkspaceRole.owner,
     capabilities: [...ALL_CAPABILITIES],
-    invited_by: ctx.sender,
+    invited_by: me(ctx),
     joined_at: ctx.timestamp,
     updated_at: ctx.timestamp,
   });
@@ -57,7 +58,7 @@ export const invite_member = spacetimedb.reducer(
       member,
       role: newRole,
       capabilities: granted,
-      invited_by: ctx.sender,
+      invited_by: me(ctx),
       joined_at: ctx.timestamp,
       updated_at: ctx.timestamp,
     });
@@ -72,11 +73,11 @@ export const remove_member = spacetimedb.reducer({ workspace_id: t.u64(), member
 
 export const leave_workspace = spacetimedb.reducer({ workspace_id: t.u64() }, (ctx, { workspace_id }) => {
   authorizeNode(ctx, 'leave_workspace');
-  removeMember(ctx, 'leave_workspace', workspace_id, ctx.sender);
+  removeMember(ctx, 'leave_workspace', workspace_id, me(ctx));
 });
 
 function removeMember(ctx: Ctx, action: string, workspaceId: bigint, member: Identity): void {
-  const self = member.isEqual(ctx.sender);
+  const self = member.isEqual(me(ctx));
   const caller = requireMember(ctx, action, workspaceId, self ? undefined : Capability.membersManage);
   const target = self ? caller : membershipOf(ctx, workspaceId, member);
   if (!target) return;

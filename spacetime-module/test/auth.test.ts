@@ -239,7 +239,7 @@ describe('denial of every reducer without the right claim', () => {
       world.bindings.DbConnection.builder()
         .withUri(world.host.url.replace(/^http/, 'ws'))
         .withDatabaseName(world.host.name)
-        .onConnect((conn, identity, token) => resolve({ conn, identity, hex: identity.toHexString(), token, pubkey: '', close: () => conn.disconnect() }))
+        .onConnect((conn, identity, token) => resolve({ conn, identity, hex: identity.toHexString(), connectionIdentity: identity, token, pubkey: '', close: () => conn.disconnect() }))
         .onConnectError((_ctx, err) => reject(err))
         .build();
     });

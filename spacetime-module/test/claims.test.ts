@@ -50,6 +50,17 @@ describe('token claims', () => {
     });
   });
 
+  it('accepts sub "<pubkey>:<session_id>" (one connection identity per session) but no other suffix', () => {
+    const pubkey = (40).toString(16).padStart(64, '0');
+    const good = world.connect(40, undefined, { sub: `${pubkey}:session-40` });
+    expect(world.call(good, 'join_world', JOIN)).toEqual({ ok: true });
+    const bad = world.connect(40, undefined, { sub: `${pubkey}:someone-else` });
+    expect(world.call(bad, 'join_world', JOIN)).toEqual({
+      ok: false,
+      message: formatWorldError('invalid_claims', 'join_world denied: token sub does not match its nostr_pubkey claim'),
+    });
+  });
+
   it('refuses a session id already held by another node', () => {
     const first = world.connect(1, undefined, { session_id: 'shared-session' });
     world.must(first, 'join_world', JOIN);

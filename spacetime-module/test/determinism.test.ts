@@ -63,7 +63,7 @@ async function runMix(seed: number, count: number): Promise<Run> {
   world.must(actors[0]!, 'create_workspace', { slug: 'mix', name: 'Mix' });
   const workspaceId = tableRows(world.module, 'workspace')[0]!.workspace_id as bigint;
   for (const actor of actors.slice(1)) {
-    world.must(actors[0]!, 'invite_member', { workspace_id: workspaceId, member: actor.identity, role: 'editor', capabilities: [] });
+    world.must(actors[0]!, 'invite_member', { workspace_id: workspaceId, member: actor.principal, role: 'editor', capabilities: [] });
   }
   world.must(actors[0]!, 'open_channel', {
     idempotency_key: 'mix-channel',
@@ -73,7 +73,7 @@ async function runMix(seed: number, count: number): Promise<Run> {
     kind: 'group',
     is_private: true,
     mirror_to_nostr: false,
-    participants: actors.slice(1).map((a) => a.identity),
+    participants: actors.slice(1).map((a) => a.principal),
   });
   const channelId = tableRows(world.module, 'comms_channel')[0]!.channel_id as bigint;
 
@@ -129,7 +129,7 @@ async function runMix(seed: number, count: number): Promise<Run> {
       const ticket = tableRows(world.module, 'conflict_ticket').find((t) => t.ticket_id === ticketId)!;
       const path = tableRows(world.module, 'file_head').find((f) => f.file_id === ticket.file_id)!.path as string;
       const versions = history.get(path)!;
-      const author = actors.find((a) => a.identity === (ticket.actor as [bigint])[0])!;
+      const author = actors.find((a) => a.principal === (ticket.actor as [bigint])[0])!;
       const patch = next() < 0.5;
       world.must(author, 'resolve_conflict', {
         ticket_id: ticketId,

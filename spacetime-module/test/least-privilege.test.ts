@@ -7,7 +7,14 @@ import { ALL_SCOPES, refused, startWorld, subscribe, until, type World, type Wor
 
 /** What control grants the default `user` role: everything but bridge:publish. */
 const USER_SCOPES = ALL_SCOPES.filter((scope) => scope !== 'bridge:publish');
-const VIEWS = ['SELECT * FROM my_bridge_events', 'SELECT * FROM my_compute_requests', 'SELECT * FROM my_channels', 'SELECT * FROM my_conflict_tickets', 'SELECT * FROM my_files', 'SELECT * FROM workspace'];
+const VIEWS = [
+  'SELECT * FROM my_bridge_events',
+  'SELECT * FROM my_compute_requests',
+  'SELECT * FROM my_channels',
+  'SELECT * FROM my_conflict_tickets',
+  'SELECT * FROM my_files',
+  'SELECT * FROM workspace',
+];
 
 describe('least privilege', () => {
   let world: World;
@@ -39,7 +46,10 @@ describe('least privilege', () => {
     });
     await until(() => worker.conn.db.myChannels.count() === 1n, 'mirrored channel');
     const channelId = [...worker.conn.db.myChannels.iter()][0]!.channelId;
-    for (const [node, key] of [[alice, 'lp-alice-1'], [bob, 'lp-bob-1']] as const) {
+    for (const [node, key] of [
+      [alice, 'lp-alice-1'],
+      [bob, 'lp-bob-1'],
+    ] as const) {
       await node.conn.reducers.joinChannel({ channelId });
       await node.conn.reducers.publishMessage({ channelId, idempotencyKey: key, kind: '', contentType: '', payload: key, replyToSeq: 0n });
     }
@@ -63,7 +73,7 @@ describe('least privilege', () => {
     await alice.conn.reducers.markBridgeEventPublished({ outboxId: aliceRow.outboxId, nostrEventId: 'ab'.repeat(32), relay: 'wss://a' });
     await worker.conn.reducers.markBridgeEventFailed({ outboxId: bobRow.outboxId, error: 'relay down' });
     await until(() => [...alice.conn.db.myBridgeEvents.iter()][0]?.state === 'published', 'alice settled her own row');
-    await until(() => [...bob.conn.db.myBridgeEvents.iter()][0]?.state === 'failed', 'the worker settled bob\'s row');
+    await until(() => [...bob.conn.db.myBridgeEvents.iter()][0]?.state === 'failed', "the worker settled bob's row");
     expect([...bob.conn.db.myBridgeEvents.iter()].map((row) => row.outboxId)).toEqual([bobRow.outboxId]);
   });
 
@@ -97,14 +107,27 @@ describe('least privilege', () => {
       await worker.conn.reducers.inviteMember({ workspaceId, member: member.identity, role: 'editor', capabilities: [] });
     }
     const edit = (node: WorldNode, opId: string, base: bigint, line: string) =>
-      node.conn.reducers.applyFileOps({ workspaceId, path: 'notes.txt', opId, expectedBaseVersion: base, ops: [{ start: 0, deleteCount: 1, lines: [line] }], rangeHashes: [] });
+      node.conn.reducers.applyFileOps({
+        workspaceId,
+        path: 'notes.txt',
+        opId,
+        expectedBaseVersion: base,
+        ops: [{ start: 0, deleteCount: 1, lines: [line] }],
+        rangeHashes: [],
+      });
     await edit(worker, 'lp-op-1', 0n, 'v1');
     await edit(worker, 'lp-op-2', 1n, 'v2');
     await edit(alice, 'lp-op-alice', 1n, 'alice');
-    await until(() => alice.conn.db.myConflictTickets.count() === 1n, 'alice\'s ticket');
+    await until(() => alice.conn.db.myConflictTickets.count() === 1n, "alice's ticket");
     const ticket = [...alice.conn.db.myConflictTickets.iter()][0]!;
     const resolve = (node: WorldNode) =>
-      node.conn.reducers.resolveConflict({ ticketId: ticket.ticketId, resolution: 'accept_head', opId: '', expectedBaseVersion: 0n, ops: [] });
+      node.conn.reducers.resolveConflict({
+        ticketId: ticket.ticketId,
+        resolution: 'accept_head',
+        opId: '',
+        expectedBaseVersion: 0n,
+        ops: [],
+      });
 
     const before = stateHash(world.host.module);
     await refused(resolve(bob), 'not_owner', "only the ticket's author or a member with files:resolve may resolve it");

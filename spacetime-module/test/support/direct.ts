@@ -13,7 +13,10 @@ export const ALL_SCOPES = ['world:join', 'comms:write', 'compute:request', 'comp
 let bundle: ReturnType<typeof bundleModule> | undefined;
 
 export interface Actor {
+  /** The connection identity (ctx.sender). */
   identity: bigint;
+  /** The user's principal: the Nostr pubkey as a u256 (what rows hold); the admin has none. */
+  principal: bigint;
   connectionId: bigint;
 }
 
@@ -36,7 +39,7 @@ export interface DirectWorld {
 export async function startDirectWorld(tunables: Record<string, number> = {}): Promise<DirectWorld> {
   bundle ??= bundleModule(MODULE_DIR);
   const clock = { micros: 1_750_000_000_000_000n };
-  const admin: Actor = { identity: 0xad01n, connectionId: 0n };
+  const admin: Actor = { identity: 0xad01n, principal: 0xad01n, connectionId: 0n };
   const module = await ModuleHost.create({
     module: await bundle,
     name: 'direct',
@@ -67,7 +70,7 @@ export async function startDirectWorld(tunables: Record<string, number> = {}): P
       if (!outcome.ok) throw new Error(`${reducer}: ${outcome.message}`);
     },
     connect(index, scopes = ALL_SCOPES, overrides = {}) {
-      const actor = { identity: (0xc200n << 240n) + BigInt(index), connectionId: BigInt(1000 + index + 100 * connections++) };
+      const actor = { identity: (0xc200n << 240n) + BigInt(index), principal: BigInt(index), connectionId: BigInt(1000 + index + 100 * connections++) };
       const pubkey = index.toString(16).padStart(64, '0');
       const nowSeconds = Number(clock.micros / 1_000_000n);
       const claims: Record<string, unknown> = {

@@ -5,7 +5,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { pino } from 'pino';
 import { finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools/pure';
-import type { Identity } from 'spacetimedb';
+import { Identity } from 'spacetimedb';
 import { startControl, type ControlHandle } from '@autopilot/control';
 import { startHost, type RunningHost } from '@autopilot/spacetime-host';
 import { MODULE_DIR } from '../../scripts/bindings';
@@ -28,8 +28,12 @@ export interface Tunables {
 
 export interface WorldNode {
   conn: Connection;
+  /** The user's principal (their Nostr key as an Identity), what the world's rows hold; for a
+   * connection without a user token (the admin's owner token) the connection identity. */
   identity: Identity;
   hex: string;
+  /** The SDK's connection identity (derived from the token's iss + sub). */
+  connectionIdentity: Identity;
   token: string;
   pubkey: string;
   close(): void;
@@ -71,9 +75,11 @@ export async function startWorld(opts: { configure?: Partial<Tunables> | false }
         .withUri(host.url.replace(/^http/, 'ws'))
         .withDatabaseName(name)
         .withToken(token)
-        .onConnect((conn, identity, tok) =>
-          resolve({ conn, identity, hex: identity.toHexString(), token: tok, pubkey, close: () => conn.disconnect() }),
-        )
+        .onConnect((conn, identity, tok) => {
+          const key = pubkey || pubkeyOfToken(token);
+          const principal = key ? new Identity(key) : identity;
+          resolve({ conn, identity: principal, hex: principal.toHexString(), connectionIdentity: identity, token: tok, pubkey: key, close: () => conn.disconnect() });
+        })
         .onConnectError((_ctx, err) => reject(err))
         .build();
     });
@@ -142,6 +148,12 @@ export async function startWorld(opts: { configure?: Partial<Tunables> | false }
       await control.close();
     },
   };
+}
+
+/** The nostr_pubkey claim of a JWT ('' when it has none). */
+export function pubkeyOfToken(token: string): string {
+  const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+  return typeof payload['nostr_pubkey'] === 'string' ? payload['nostr_pubkey'] : '';
 }
 
 /** Subscribes and resolves once the initial rows are applied. */

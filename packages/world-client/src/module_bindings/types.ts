@@ -343,6 +343,16 @@ export const PresenceSweep = __t.object("PresenceSweep", {
 });
 export type PresenceSweep = __Infer<typeof PresenceSweep>;
 
+export const PrincipalRevocation = __t.object("PrincipalRevocation", {
+  revocationId: __t.u64(),
+  nostrPubkey: __t.string(),
+  deviceId: __t.string(),
+  issuedBeforeMicros: __t.u64(),
+  revokedBy: __t.identity(),
+  revokedAt: __t.timestamp(),
+});
+export type PrincipalRevocation = __Infer<typeof PrincipalRevocation>;
+
 export const PublicChannels = __t.object("PublicChannels", {});
 export type PublicChannels = __Infer<typeof PublicChannels>;
 
@@ -352,6 +362,26 @@ export const RangeHash = __t.object("RangeHash", {
   hash: __t.string(),
 });
 export type RangeHash = __Infer<typeof RangeHash>;
+
+export const SessionBinding = __t.object("SessionBinding", {
+  sender: __t.identity(),
+  principal: __t.identity(),
+  nostrPubkey: __t.string(),
+  sessionId: __t.string(),
+  deviceId: __t.string(),
+  issuer: __t.string(),
+  scopes: __t.array(__t.string()),
+  issuedAt: __t.u64(),
+  boundAt: __t.timestamp(),
+});
+export type SessionBinding = __Infer<typeof SessionBinding>;
+
+export const SessionRevocation = __t.object("SessionRevocation", {
+  sessionId: __t.string(),
+  revokedBy: __t.identity(),
+  revokedAt: __t.timestamp(),
+});
+export type SessionRevocation = __Infer<typeof SessionRevocation>;
 
 export const TransportCheckpoint = __t.object("TransportCheckpoint", {
   checkpointId: __t.u64(),

@@ -7,7 +7,7 @@ import { CLOCK_SKEW_SECONDS, CONFIG_ROW_ID, Scope, type Capability } from './con
 import spacetimedb, { autopilot_node, workspace_member, world_config } from './schema';
 import { isHex64 } from './validate';
 import type { WorldErrorCode } from './errors';
-import { bindCaller, me } from './identity';
+import { bindCaller, isRevoked, me } from './identity';
 import { refuse } from './refuse';
 
 export type Ctx = ReducerCtx<InferSchema<typeof spacetimedb>>;
@@ -29,7 +29,7 @@ export interface WorldClaims {
   scopes: string[];
   /** `control_exp` claim: the control token's expiry, seconds since the epoch. */
   expiresAt: bigint;
-  /** `iat` claim, seconds since the epoch (0 when absent). */
+  /** When control issued the token (control_iat, else nbf, else iat), seconds since the epoch; 0 when absent. */
   issuedAt: bigint;
 }
 
@@ -109,9 +109,54 @@ export function readClaims(ctx: Ctx, config: ConfigRow): ClaimsResult {
       org: typeof org === 'string' ? org : '',
       scopes: scopes as string[],
       expiresAt,
-      issuedAt: typeof payload['iat'] === 'number' && payload['iat'] > 0 ? BigInt(Math.floor(payload['iat'])) : 0n,
+      issuedAt: issuedAtOf(payload),
     },
   };
+}
+
+export type ServiceClaimsResult = { ok: true; subject: string; scopes: string[] } | { ok: false; code: WorldErrorCode; reason: string };
+
+/**
+ * A control service's own token (docs/trust-model.md): trusted issuer, `sub = "control:<key id>"`,
+ * no nostr_pubkey (it acts for no user), scopes, and not expired (control_exp, else exp).
+ */
+export function readServiceClaims(ctx: Ctx, config: ConfigRow): ServiceClaimsResult {
+  if (!config.configured || config.trusted_issuers.length === 0) return { ok: false, code: 'not_configured', reason: NOT_CONFIGURED };
+  const jwt = ctx.senderAuth.jwt;
+  if (!jwt) return { ok: false, code: 'no_token', reason: 'no token: call with a control service token' };
+  const payload = jwt.fullPayload;
+  if (typeof jwt.issuer !== 'string' || !config.trusted_issuers.includes(jwt.issuer)) {
+    return { ok: false, code: 'untrusted_issuer', reason: `token issuer ${JSON.stringify(jwt.issuer)} is not trusted by this world` };
+  }
+  const subject = jwt.subject;
+  if (typeof subject !== 'string' || !/^control:[A-Za-z0-9._-]{1,128}$/.test(subject) || payload['nostr_pubkey'] !== undefined) {
+    return { ok: false, code: 'missing_scope', reason: 'not a control service token (sub "control:<key id>", no nostr_pubkey)' };
+  }
+  const scopes = payload['scopes'];
+  if (!Array.isArray(scopes) || !scopes.every((scope) => typeof scope === 'string')) {
+    return { ok: false, code: 'invalid_claims', reason: 'token has no valid scopes claim' };
+  }
+  const exp = payload['control_exp'] ?? payload['exp'];
+  if (typeof exp !== 'number' || !Number.isSafeInteger(exp)) return { ok: false, code: 'invalid_claims', reason: 'token has no valid exp claim' };
+  if (BigInt(exp) * 1_000_000n <= ctx.timestamp.microsSinceUnixEpoch) return { ok: false, code: 'token_expired', reason: 'token expired' };
+  const iat = payload['iat'];
+  if (typeof iat === 'number' && BigInt(Math.floor(iat)) * 1_000_000n > ctx.timestamp.microsSinceUnixEpoch + BigInt(CLOCK_SKEW_SECONDS) * 1_000_000n) {
+    return { ok: false, code: 'token_not_yet_valid', reason: `token iat lies more than ${CLOCK_SKEW_SECONDS} s in the future: check the clocks` };
+  }
+  return { ok: true, subject, scopes: scopes as string[] };
+}
+
+/**
+ * When control issued the token, for revocation watermarks. A host re-signs each connection's
+ * token with a fresh `iat` but keeps the other claims, so `control_iat` (if control sends it) or
+ * `nbf` (control sets it to its iat) say it; a bare `iat` is the last resort.
+ */
+function issuedAtOf(payload: Record<string, unknown>): bigint {
+  for (const claim of ['control_iat', 'nbf', 'iat']) {
+    const value = payload[claim];
+    if (typeof value === 'number' && Number.isFinite(value) && value > 0) return BigInt(Math.floor(value));
+  }
+  return 0n;
 }
 
 /**
@@ -122,6 +167,9 @@ export function authorize(ctx: Ctx, action: string, scope?: Scope): Caller {
   const config = configOf(ctx);
   const result = readClaims(ctx, config);
   if (!result.ok) throw refuse(result.code, `${action} denied: ${result.reason}`);
+  if (isRevoked(ctx.db, result.claims)) {
+    throw refuse('session_revoked', `${action} denied: session ${result.claims.sessionId} was revoked: sign in again`);
+  }
   for (const needed of scope && scope !== Scope.join ? [Scope.join, scope] : [Scope.join]) {
     if (!result.claims.scopes.includes(needed)) throw refuse('missing_scope', `${action} denied: token lacks scope ${needed}`);
   }

@@ -9,6 +9,8 @@ export const Scope = {
   computeProvide: 'compute:provide',
   filesWrite: 'files:write',
   bridgePublish: 'bridge:publish',
+  /** Control's own service token only: revoke_sessions. */
+  worldRevoke: 'world:revoke',
 } as const;
 export type Scope = (typeof Scope)[keyof typeof Scope];
 
@@ -16,7 +18,7 @@ export const NodeStatus = { online: 'online', away: 'away', busy: 'busy', offlin
 /** Statuses a node may set for itself with heartbeat; offline is set by leave/expiry/disconnect. */
 export const LIVE_NODE_STATUSES: readonly string[] = [NodeStatus.online, NodeStatus.away, NodeStatus.busy];
 
-export const SessionStatus = { active: 'active', ended: 'ended', expired: 'expired' } as const;
+export const SessionStatus = { active: 'active', ended: 'ended', expired: 'expired', revoked: 'revoked' } as const;
 
 export const PeerLinkStatus = { requested: 'requested', active: 'active', closed: 'closed' } as const;
 

@@ -40,6 +40,29 @@ export function bindingOf(db: ReadDb, sender: Identity): BindingRow | undefined 
   return db.session_binding.sender.find(sender) ?? undefined;
 }
 
+/** What revocation looks at: a token's session, user, device and issue time. */
+export interface SessionKey {
+  sessionId: string;
+  nostrPubkey: string;
+  deviceId: string;
+  /** `iat`, seconds since the epoch (0 when absent: older than any watermark). */
+  issuedAt: bigint;
+}
+
+/** Whether control revoked this session, or all of its user's (or device's) tokens issued before it. */
+export function isRevoked(db: ReadDb, key: SessionKey): boolean {
+  if (db.session_revocation.session_id.find(key.sessionId)) return true;
+  for (const mark of db.principal_revocation.nostr_pubkey.filter(key.nostrPubkey)) {
+    if (mark.device_id !== '' && mark.device_id !== key.deviceId) continue;
+    if (key.issuedAt * 1_000_000n < mark.issued_before_micros) return true;
+  }
+  return false;
+}
+
+export function bindingKey(binding: BindingRow): SessionKey {
+  return { sessionId: binding.session_id, nostrPubkey: binding.nostr_pubkey, deviceId: binding.device_id, issuedAt: binding.issued_at };
+}
+
 /** Records (or refreshes) which principal and session stand behind ctx.sender, then migrates. */
 export function bindCaller(ctx: Ctx, claims: WorldClaims): Identity {
   const principal = principalOf(claims.nostrPubkey);

@@ -36,6 +36,7 @@ export {
   complete_compute,
 } from './compute';
 export { enqueue_nostr_bridge_event, mark_bridge_event_published, mark_bridge_event_failed } from './bridge';
+export { revoke_sessions, my_session_status } from './revocation';
 export { apply_file_ops, resolve_conflict, checkpoint_file, run_checkpoint_job, publish_presence } from './files';
 export {
   world_settings,

@@ -9,7 +9,7 @@ import { AssignmentStatus, ComputeStatus, LIVE_NODE_STATUSES, Limits, NodeStatus
 import spacetimedb, { presence_sweep } from './schema';
 import { checkOneOf, checkText, checkToken } from './validate';
 import { refuse } from './refuse';
-import { bindCaller, me } from './identity';
+import { bindCaller, isRevoked, me } from './identity';
 
 export const join_world = spacetimedb.reducer(
   { display_name: t.string(), version: t.string(), region: t.string() },
@@ -54,10 +54,14 @@ export const leave_world = spacetimedb.reducer((ctx) => {
 });
 
 export const client_connected = spacetimedb.clientConnected((ctx) => {
-  // Connections are always accepted (the admin must be able to connect to configure the world);
-  // authorization happens per reducer. A reconnect with a known session rebinds it.
+  // Connections are accepted (the admin must be able to connect to configure the world) unless their
+  // session was revoked; authorization happens per reducer. A reconnect with a known session rebinds it.
   const claims = readClaims(ctx, configOf(ctx));
   if (!claims.ok) return;
+  // A revoked session may not connect at all (throwing here refuses the connection).
+  if (isRevoked(ctx.db, claims.claims)) {
+    throw refuse('session_revoked', `connection refused: session ${claims.claims.sessionId} was revoked: sign in again`);
+  }
   bindCaller(ctx, claims.claims);
   const session = ctx.db.autopilot_session.session_id.find(claims.claims.sessionId);
   if (!session || !session.node_id.isEqual(me(ctx))) return;

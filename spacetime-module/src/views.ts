@@ -6,7 +6,7 @@ import type { Identity } from 'spacetimedb';
 import { t } from 'spacetimedb/server';
 import type { ReadDb } from './auth';
 import { isOfferedTo } from './compute';
-import { bindingOf, type BindingRow } from './identity';
+import { bindingKey, bindingOf, isRevoked, type BindingRow } from './identity';
 import { BridgeState, CONFIG_ROW_ID, ComputeStatus, AssignmentStatus, Scope } from './constants';
 import spacetimedb, {
   autopilot_session,
@@ -180,7 +180,9 @@ export const my_conflict_tickets = spacetimedb.view({ public: true }, t.array(co
  */
 function forViewer<T>(ctx: { db: ReadDb; sender: Identity }, rows: (who: Identity, binding: BindingRow) => T[]): T[] {
   const binding = bindingOf(ctx.db, ctx.sender);
-  return binding ? rows(binding.principal, binding) : [];
+  // A revoked session reads nothing, as an anonymous connection would.
+  if (!binding || isRevoked(ctx.db, bindingKey(binding))) return [];
+  return rows(binding.principal, binding);
 }
 
 /** Views cannot read token claims: the scopes of the subscriber's own session stand in. */

@@ -214,7 +214,7 @@ describe('denial of every reducer without the right claim', () => {
   it('has a case for every reducer a client can call', async () => {
     const catalog = await loadModuleCatalog(MODULE_DIR);
     const callable = catalog.reducers.filter((r) => r.clientCallable).map((r) => r.name).sort();
-    expect([...Object.keys(cases), ...Object.keys(adminCases)].sort()).toEqual(callable);
+    expect([...Object.keys(cases), ...Object.keys(adminCases), 'revoke_sessions'].sort()).toEqual(callable);
   });
 
   for (const [name, { scope, call }] of Object.entries(cases)) {
@@ -225,6 +225,16 @@ describe('denial of every reducer without the right claim', () => {
       expect(stateHash(world.host.module)).toBe(before);
     });
   }
+
+  it('revoke_sessions by a user with every scope is refused (only control\'s service token or an admin) and writes nothing', async () => {
+    const before = stateHash(world.host.module);
+    await refused(
+      owner.conn.reducers.revokeSessions({ sessionIds: ['x'], pubkey: '', deviceId: '', issuedBeforeMicros: 0n }),
+      'missing_scope',
+      'revoke_sessions denied: not a control service token',
+    );
+    expect(stateHash(world.host.module)).toBe(before);
+  });
 
   for (const [name, call] of Object.entries(adminCases)) {
     it(`${name} by a non-admin with every scope is refused and writes nothing`, async () => {

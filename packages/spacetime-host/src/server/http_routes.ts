@@ -3,8 +3,8 @@
 // (bad percent-escape, body too large) is thrown as HttpError and answered by `handleRequest`'s
 // caller. No sockets or WebSockets here: upgrades are the server's.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AuthReason, identityHex, publicKeyPem, type SigningKey, type TokenAuthority } from '../auth/index';
-import type { ModuleHost } from '../module/host';
+import { AuthReason, identityHex, publicKeyPem, randomConnectionId, type SigningKey, type TokenAuthority } from '../auth/index';
+import { INTERNAL_ERROR_TEXT, type ModuleHost } from '../module/host';
 import { Writer, encodeValue } from '../sats/codec';
 import { JsonValueError, jsonToValue, valueToJson } from '../sats/json';
 import { runAdhocQuery, type SqlDataSource } from '../sql/index';
@@ -203,7 +203,7 @@ async function body(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffe
 }
 
 /** The caller's identity: from its token, or a fresh anonymous one; undefined once a refusal was sent. */
-async function caller(ctx: HttpContext, req: IncomingMessage, url: URL, res: ServerResponse): Promise<{ identity: bigint } | undefined> {
+async function caller(ctx: HttpContext, req: IncomingMessage, url: URL, res: ServerResponse): Promise<{ identity: bigint; payloadJson?: string } | undefined> {
   const token = credentials(req, url);
   if (!token) {
     const minted = await ctx.auth.mintAnonymous();
@@ -214,7 +214,7 @@ async function caller(ctx: HttpContext, req: IncomingMessage, url: URL, res: Ser
     text(res, v.status, v.reason);
     return undefined;
   }
-  return { identity: v.identity };
+  return { identity: v.identity, payloadJson: v.payloadJson };
 }
 
 async function callReducer(ctx: HttpContext, { req, res, url, params }: Request): Promise<void> {
@@ -233,7 +233,23 @@ async function callReducer(ctx: HttpContext, { req, res, url, params }: Request)
   } catch (e) {
     return text(res, 400, e instanceof JsonValueError || e instanceof SyntaxError ? `invalid arguments: ${(e as Error).message}` : (e as Error).message);
   }
-  const outcome = host.callReducer(name, args, { identity: who.identity, connectionId: 0n });
+  // As SpacetimeDB does for HTTP calls: a short-lived connection carrying the caller's token, so the
+  // module reads it as ctx.senderAuth.jwt (client_connected/disconnected run around the call).
+  let connectionId = 0n;
+  if (who.payloadJson !== undefined) {
+    connectionId = randomConnectionId();
+    const connected = host.connectClient(who.identity, connectionId, who.payloadJson);
+    if (connected && connected.kind !== 'committed') {
+      host.disconnectClient(who.identity, connectionId);
+      return text(res, connected.kind === 'user_error' ? 530 : 500, connected.kind === 'user_error' ? connected.message : INTERNAL_ERROR_TEXT);
+    }
+  }
+  let outcome: ReturnType<typeof host.callReducer>;
+  try {
+    outcome = host.callReducer(name, args, { identity: who.identity, connectionId });
+  } finally {
+    if (connectionId !== 0n) host.disconnectClient(who.identity, connectionId);
+  }
   await ctx.whenDurable();
   if (outcome.kind === 'committed') return void res.writeHead(200).end();
   if (outcome.kind === 'user_error') return text(res, 530, outcome.message);

@@ -27,8 +27,13 @@ export interface ConnectionState {
   readonly reconnects: number;
   /** Links opened to swap in a refreshed token. */
   readonly tokenSwaps: number;
-  /** The world identity (64 hex) of the current or last link. */
+  /** The world identity (64 hex: the principal, i.e. the Nostr pubkey) of the current or last link. */
   readonly identity: string | null;
+  /**
+   * Why the connection stopped for good, when the app must act: `session_revoked` = control revoked
+   * this session (the world said so); sign in again. null otherwise.
+   */
+  readonly code: 'session_revoked' | null;
 }
 
 /** How a link reports its end to the manager. */
@@ -97,6 +102,7 @@ const INITIAL_STATE: ConnectionState = {
   reconnects: 0,
   tokenSwaps: 0,
   identity: null,
+  code: null,
 };
 
 export class ConnectionManager<Link> {
@@ -189,19 +195,19 @@ export class ConnectionManager<Link> {
   start(): void {
     if (this.#state.status !== 'idle' && !(this.#state.status === 'offline' && this.#current === undefined)) return;
     this.#epoch += 1;
-    this.#setState({ status: 'connecting', reason: 'starting', attempt: 0, nextRetryAt: null });
+    this.#setState({ status: 'connecting', reason: 'starting', attempt: 0, nextRetryAt: null, code: null });
     this.#armLostTimer();
     void this.#attempt();
   }
 
   /** Closes the link and stops all retries; `start()` begins again. */
-  stop(reason = 'stopped'): void {
+  stop(reason = 'stopped', code: ConnectionState['code'] = null): void {
     this.#epoch += 1;
     this.#clearTimers();
     const current = this.#current;
     this.#current = undefined;
     if (current) this.#closeQuietly(current.link);
-    this.#setState({ status: 'offline', reason, nextRetryAt: null });
+    this.#setState({ status: 'offline', reason, nextRetryAt: null, code });
   }
 
   /** Drops the live link (if any) and connects again now, optionally with a fresh token. */
@@ -343,7 +349,8 @@ export class ConnectionManager<Link> {
       lost: false,
       attempt: 0,
       nextRetryAt: null,
-      identity: current.token.identity,
+      // The world keys rows by the user's principal (their Nostr key), not the connection identity.
+      identity: current.token.pubkey,
       reconnects: this.#state.reconnects + (kind === 'reconnect' ? 1 : 0),
       tokenSwaps: this.#state.tokenSwaps + (kind === 'token_refresh' ? 1 : 0),
     });

@@ -67,6 +67,7 @@ import RemoveWorldAdminReducer from "./remove_world_admin_reducer";
 import RequestComputeReducer from "./request_compute_reducer";
 import RequestPeerLinkReducer from "./request_peer_link_reducer";
 import ResolveConflictReducer from "./resolve_conflict_reducer";
+import RevokeSessionsReducer from "./revoke_sessions_reducer";
 import WithdrawCapabilitiesReducer from "./withdraw_capabilities_reducer";
 
 // Parameter and return schemas of the procedures
@@ -89,6 +90,7 @@ import MyFileSnapshotsRow from "./my_file_snapshots_table";
 import MyFilesRow from "./my_files_table";
 import MyMessagesRow from "./my_messages_table";
 import MyPeerLinksRow from "./my_peer_links_table";
+import MySessionStatusRow from "./my_session_status_table";
 import MySessionsRow from "./my_sessions_table";
 import PresenceEventRow from "./presence_event_table";
 import PublicChannelsRow from "./public_channels_table";
@@ -289,6 +291,13 @@ const tablesSchema = __schema({
     constraints: [
     ],
   }, MyPeerLinksRow),
+  mySessionStatus: __table({
+    name: "my_session_status",
+    indexes: [
+    ],
+    constraints: [
+    ],
+  }, MySessionStatusRow),
   mySessions: __table({
     name: "my_sessions",
     indexes: [
@@ -347,6 +356,7 @@ const reducersSchema = __reducers(
   __reducerSchema("request_compute", RequestComputeReducer),
   __reducerSchema("request_peer_link", RequestPeerLinkReducer),
   __reducerSchema("resolve_conflict", ResolveConflictReducer),
+  __reducerSchema("revoke_sessions", RevokeSessionsReducer),
   __reducerSchema("withdraw_capabilities", WithdrawCapabilitiesReducer),
 );
 
@@ -394,6 +404,8 @@ type __SchemaWithTableAccessorAliases = Omit<typeof tablesSchema.schemaType, "ta
     readonly "my_messages": Omit<typeof tablesSchema.schemaType.tables["myMessages"], "accessorName"> & { readonly accessorName: "my_messages" };
     /** @deprecated Renamed to `myPeerLinks`; this alias goes away with the next major version. */
     readonly "my_peer_links": Omit<typeof tablesSchema.schemaType.tables["myPeerLinks"], "accessorName"> & { readonly accessorName: "my_peer_links" };
+    /** @deprecated Renamed to `mySessionStatus`; this alias goes away with the next major version. */
+    readonly "my_session_status": Omit<typeof tablesSchema.schemaType.tables["mySessionStatus"], "accessorName"> & { readonly accessorName: "my_session_status" };
     /** @deprecated Renamed to `mySessions`; this alias goes away with the next major version. */
     readonly "my_sessions": Omit<typeof tablesSchema.schemaType.tables["mySessions"], "accessorName"> & { readonly accessorName: "my_sessions" };
     /** @deprecated Renamed to `publicChannels`; this alias goes away with the next major version. */
@@ -437,6 +449,7 @@ const tableAccessorAliases = {
   "my_files": "myFiles",
   "my_messages": "myMessages",
   "my_peer_links": "myPeerLinks",
+  "my_session_status": "mySessionStatus",
   "my_sessions": "mySessions",
   "public_channels": "publicChannels",
   "world_settings": "worldSettings",
@@ -493,6 +506,8 @@ export type DbView = __DbViewBase & {
   readonly "my_messages": __DbViewBase["myMessages"];
   /** @deprecated Renamed to `myPeerLinks`; this alias goes away with the next major version. */
   readonly "my_peer_links": __DbViewBase["myPeerLinks"];
+  /** @deprecated Renamed to `mySessionStatus`; this alias goes away with the next major version. */
+  readonly "my_session_status": __DbViewBase["mySessionStatus"];
   /** @deprecated Renamed to `mySessions`; this alias goes away with the next major version. */
   readonly "my_sessions": __DbViewBase["mySessions"];
   /** @deprecated Renamed to `publicChannels`; this alias goes away with the next major version. */
@@ -541,6 +556,8 @@ export type Tables = __TablesBase & {
   readonly "my_messages": __TablesBase["myMessages"];
   /** @deprecated Renamed to `myPeerLinks`; this alias goes away with the next major version. */
   readonly "my_peer_links": __TablesBase["myPeerLinks"];
+  /** @deprecated Renamed to `mySessionStatus`; this alias goes away with the next major version. */
+  readonly "my_session_status": __TablesBase["mySessionStatus"];
   /** @deprecated Renamed to `mySessions`; this alias goes away with the next major version. */
   readonly "my_sessions": __TablesBase["mySessions"];
   /** @deprecated Renamed to `publicChannels`; this alias goes away with the next major version. */

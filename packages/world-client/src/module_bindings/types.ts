@@ -310,6 +310,9 @@ export type MyMessages = __Infer<typeof MyMessages>;
 export const MyPeerLinks = __t.object("MyPeerLinks", {});
 export type MyPeerLinks = __Infer<typeof MyPeerLinks>;
 
+export const MySessionStatus = __t.object("MySessionStatus", {});
+export type MySessionStatus = __Infer<typeof MySessionStatus>;
+
 export const MySessions = __t.object("MySessions", {});
 export type MySessions = __Infer<typeof MySessions>;
 
@@ -382,6 +385,12 @@ export const SessionRevocation = __t.object("SessionRevocation", {
   revokedAt: __t.timestamp(),
 });
 export type SessionRevocation = __Infer<typeof SessionRevocation>;
+
+export const SessionStatusRow = __t.object("SessionStatusRow", {
+  sessionId: __t.string(),
+  status: __t.string(),
+});
+export type SessionStatusRow = __Infer<typeof SessionStatusRow>;
 
 export const TransportCheckpoint = __t.object("TransportCheckpoint", {
   checkpointId: __t.u64(),

@@ -88,7 +88,7 @@ describe('connection lifecycle', () => {
 
     manager.start();
     await until(() => manager.state.status === 'connected', 'connected');
-    expect(manager.state).toMatchObject({ status: 'connected', reason: '', lost: false, attempt: 0, reconnects: 0, identity: tokens.current()!.identity });
+    expect(manager.state).toMatchObject({ status: 'connected', reason: '', lost: false, attempt: 0, reconnects: 0, identity: tokens.current()!.pubkey });
     expect(states[0]).toMatchObject({ status: 'connecting', reason: 'starting' });
 
     await world.stopHost();

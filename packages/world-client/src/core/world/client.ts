@@ -129,6 +129,8 @@ const TABLES: readonly TableBinding[] = [
   { feature: 'presence', accessor: 'autopilotNode', query: 'SELECT * FROM autopilot_node' },
   { feature: 'presence', accessor: 'mySessions', query: 'SELECT * FROM my_sessions' },
   { feature: 'presence', accessor: 'worldSettings', query: 'SELECT * FROM world_settings' },
+  // The world tells the client when control revoked its session (see #refreshTables).
+  { feature: 'presence', accessor: 'mySessionStatus', query: 'SELECT * FROM my_session_status' },
   { feature: 'channels', accessor: 'myChannels', query: 'SELECT * FROM my_channels' },
   { feature: 'channels', accessor: 'publicChannels', query: 'SELECT * FROM public_channels' },
   { feature: 'channels', accessor: 'myChannelParticipants', query: 'SELECT * FROM my_channel_participants' },
@@ -228,7 +230,7 @@ export class WorldClient {
     this.#wire();
   }
 
-  /** This node's world identity (64 hex), once connected. */
+  /** This node's world identity (64 hex): the user's principal, i.e. their Nostr pubkey, once connected. */
   get identity(): string | null {
     return this.#manager.state.identity;
   }
@@ -703,8 +705,9 @@ export class WorldClient {
         .withToken(token.token)
         .withCompression(this.#options.compression ?? 'gzip')
         .withWSFn(socketFactory as unknown as Parameters<ReturnType<typeof DbConnection.builder>['withWSFn']>[0])
-        .onConnect((conn, identity) => {
-          link = makeLink(id, conn, identity.toHexString(), token, connectionTokenExpiresAtMs());
+        .onConnect((conn) => {
+          // "Me" in the world is the principal: the user's Nostr key as an identity (docs/trust-model.md).
+          link = makeLink(id, conn, token.pubkey, token, connectionTokenExpiresAtMs());
           this.#watchTables(link);
           const queries = TABLES.filter((table) => this.#features.has(table.feature)).map((table) => table.query);
           conn
@@ -925,6 +928,15 @@ export class WorldClient {
         case 'mySessions':
           this.stores.presence.setState({ sessions: byKey(rows(db.mySessions, toSession), (s) => s.id) });
           break;
+        case 'mySessionStatus': {
+          const revoked = [...db.mySessionStatus.iter()].find((row) => row.status === 'revoked');
+          // No retry loop: the session is gone; the app asks the user to sign in again.
+          if (revoked) {
+            this.#logger.warn({ session: revoked.sessionId }, 'session revoked by control; closing the world connection');
+            this.#manager.stop(`session ${revoked.sessionId} was revoked: sign in again`, 'session_revoked');
+          }
+          break;
+        }
         case 'worldSettings': {
           const [settings] = rows(db.worldSettings, toWorldSettings);
           this.stores.world.setState({ settings: settings ?? null });

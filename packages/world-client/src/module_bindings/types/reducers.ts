@@ -39,6 +39,7 @@ import RemoveWorldAdminReducer from "../remove_world_admin_reducer";
 import RequestComputeReducer from "../request_compute_reducer";
 import RequestPeerLinkReducer from "../request_peer_link_reducer";
 import ResolveConflictReducer from "../resolve_conflict_reducer";
+import RevokeSessionsReducer from "../revoke_sessions_reducer";
 import WithdrawCapabilitiesReducer from "../withdraw_capabilities_reducer";
 
 export type AcceptComputeParams = __Infer<typeof AcceptComputeReducer>;
@@ -74,4 +75,5 @@ export type RemoveWorldAdminParams = __Infer<typeof RemoveWorldAdminReducer>;
 export type RequestComputeParams = __Infer<typeof RequestComputeReducer>;
 export type RequestPeerLinkParams = __Infer<typeof RequestPeerLinkReducer>;
 export type ResolveConflictParams = __Infer<typeof ResolveConflictReducer>;
+export type RevokeSessionsParams = __Infer<typeof RevokeSessionsReducer>;
 export type WithdrawCapabilitiesParams = __Infer<typeof WithdrawCapabilitiesReducer>;

@@ -12,6 +12,8 @@ import { SerialJsonWriter, readJsonFile } from './persist';
 const REVOCATIONS_FILE = 'revocations.json';
 /** A world that neither answers nor fails within this long counts as a failed attempt. */
 const ATTEMPT_TIMEOUT_MS = 15_000;
+/** The module refuses more session ids per call (its Limits.participants); longer lists are split. */
+export const MAX_SESSION_IDS_PER_CALL = 256;
 
 /** The arguments of `revoke_sessions(session_ids, pubkey, device_id, issued_before_micros)`. */
 export interface RevocationNotice {
@@ -116,16 +118,25 @@ export class RevocationDelivery {
   async enqueue(notice: RevocationNotice, targets: readonly WorldTarget[]): Promise<void> {
     if (targets.length === 0) return;
     const now = this.options.nowMs();
+    const parts: RevocationNotice[] = [];
+    for (let i = 0; i === 0 || i < notice.sessionIds.length; i += MAX_SESSION_IDS_PER_CALL) {
+      // Each part repeats the watermark (a repeat is a no-op in the world).
+      parts.push({ ...notice, sessionIds: notice.sessionIds.slice(i, i + MAX_SESSION_IDS_PER_CALL) });
+    }
     for (const target of targets) {
-      const id = randomUUID();
-      this.pending.set(id, { id, target, notice, attempts: 0, dueAt: now, createdAt: now, lastError: null });
-      this.options.logger.info(
-        { delivery: id, world: describe(target), sessions: notice.sessionIds.length, device_id: notice.deviceId, watermark: notice.issuedBeforeMicros > 0 },
-        'revocation queued',
-      );
+      for (const part of parts) this.queue(part, target, now);
     }
     await this.persist();
     this.pump();
+  }
+
+  private queue(notice: RevocationNotice, target: WorldTarget, now: number): void {
+    const id = randomUUID();
+    this.pending.set(id, { id, target, notice, attempts: 0, dueAt: now, createdAt: now, lastError: null });
+    this.options.logger.info(
+      { delivery: id, world: describe(target), sessions: notice.sessionIds.length, device_id: notice.deviceId, watermark: notice.issuedBeforeMicros > 0 },
+      'revocation queued',
+    );
   }
 
   stats(): DeliveryStats {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spacetimeIdentityHex, type LoginResponse } from '../src/index';
+import { MAX_SESSION_IDS_PER_CALL, RevocationDelivery } from '../src/revocations';
 import { FakeClock, JSON_TYPE, ManualTimers, errorCodeOf, login, newUser, silentLogger, startTestService, type NostrUser, type TestService } from './helpers';
 
 interface RecordedCall {
@@ -258,6 +259,32 @@ describe('revocation delivery across a restart of control', () => {
       await third.control.close();
       expect(world.calls).toHaveLength(2);
     } finally {
+      await world.close();
+    }
+  });
+});
+
+describe('long revocations', () => {
+  it('splits more session ids than the world takes per call into several calls, each with the watermark', async () => {
+    const world = await startRecordingWorld();
+    const clock = new FakeClock();
+    const delivery = await RevocationDelivery.open({
+      serviceToken: async () => 'service-token',
+      nowMs: clock.now,
+      timers: new ManualTimers(clock),
+      retry: { initialMs: 1000, maxMs: 1000 },
+      logger: silentLogger,
+    });
+    try {
+      const ids = Array.from({ length: MAX_SESSION_IDS_PER_CALL * 2 + 1 }, (_, i) => `s-${String(i).padStart(4, '0')}`);
+      await delivery.enqueue({ sessionIds: ids, pubkey: 'a'.repeat(64), deviceId: '', issuedBeforeMicros: 5_000_000 }, [{ httpUrl: world.url, database: 'w' }]);
+      await delivery.idle();
+      const calls = world.calls.map((call) => call.args as [string[], string, string, number]);
+      expect(calls.map(([sessionIds]) => sessionIds.length).sort((x, y) => x - y)).toEqual([1, MAX_SESSION_IDS_PER_CALL, MAX_SESSION_IDS_PER_CALL]);
+      expect(calls.flatMap(([sessionIds]) => sessionIds).sort()).toEqual(ids);
+      expect(calls.every(([, pubkey, , watermark]) => pubkey === 'a'.repeat(64) && watermark === 5_000_000)).toBe(true);
+    } finally {
+      await delivery.close();
       await world.close();
     }
   });

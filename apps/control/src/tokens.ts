@@ -64,7 +64,7 @@ export function userSubject(pubkey: string, sessionId: string): string {
 }
 
 export async function mintToken(keys: KeyRing, request: MintRequest): Promise<MintedToken> {
-  const sub = request.pubkey;
+  const sub = userSubject(request.pubkey, request.sessionId);
   const identity = spacetimeIdentityHex(request.issuer, sub);
   const claims: ControlClaims = {
     iss: request.issuer,

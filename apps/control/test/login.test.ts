@@ -26,11 +26,12 @@ describe('successful login', () => {
 
     expect(service.control.issuer).toBe(service.control.url);
     expect(answer.expires_at).toBe(now + 900);
-    expect(answer.identity).toBe(spacetimeIdentityHex(service.control.issuer, user.pubkey));
+    // One identity per session: sub is '<pubkey>:<session_id>', the pubkey is in nostr_pubkey.
+    expect(answer.identity).toBe(spacetimeIdentityHex(service.control.issuer, `${user.pubkey}:${answer.session_id}`));
     expect(answer.session_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(answer.claims).toEqual({
       iss: service.control.issuer,
-      sub: user.pubkey,
+      sub: `${user.pubkey}:${answer.session_id}`,
       aud: ['spacetimedb'],
       iat: now,
       nbf: now,
@@ -235,6 +236,8 @@ describe('sessions', () => {
     expect(refreshed.status).toBe(200);
     const second = (await refreshed.json()) as LoginResponse;
     expect(second.session_id).toBe(first.session_id);
+    // The same session keeps its connection identity across refreshes.
+    expect(second.identity).toBe(first.identity);
     expect(second.claims.iat).toBe(first.claims.iat + 5);
 
     const otherDevice = await login(service, user, { device_id: 'laptop-2', session_id: first.session_id });
@@ -258,7 +261,11 @@ describe('sessions', () => {
 
     const fresh = await login(service, user, { device_id: 'laptop-1' });
     expect(fresh.status).toBe(200);
-    expect(((await fresh.json()) as LoginResponse).session_id).not.toBe(first.session_id);
+    const freshAnswer = (await fresh.json()) as LoginResponse;
+    expect(freshAnswer.session_id).not.toBe(first.session_id);
+    // A new session is a new identity (so a revoked session's identity stays refused), same pubkey.
+    expect(freshAnswer.identity).not.toBe(first.identity);
+    expect(freshAnswer.claims.nostr_pubkey).toBe(first.claims.nostr_pubkey);
   });
 
   it('answers session_unknown for a session id it never issued', async () => {

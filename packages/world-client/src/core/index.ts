@@ -85,7 +85,18 @@ export {
   type WorldLink,
   type WriteOptions,
 } from './world/client';
-export { classifyCallError, newKey, OUTBOX_CALLS, RETRYABLE_CODES, type WorldErrorCode, type WorldResult } from './world/calls';
+export { CALL_SPECS, type CallArgs, type CallInput, type CallSpec, type OutboxKind } from './world/calls';
+export { InvalidArgument, newKey } from './world/checks';
+export {
+  classifyCallError,
+  FATAL_REFUSALS,
+  REFUSAL_OUTCOMES,
+  RETRYABLE_CODES,
+  type RefusalCode,
+  type WorldErrorCode,
+  type WorldFailure,
+  type WorldResult,
+} from './world/errors';
 export { createWorldStores, type WorldStores } from './world/stores';
 export type * from './world/stores';
 export type * from './world/models';

@@ -4,7 +4,7 @@
 // which only live editors need). `openFileSession` reads the head once from the files store.
 import type { DbConnection } from '../../module_bindings';
 import { errorMessage, failure, type Result } from '../result';
-import { RETRYABLE_CODES } from '../world/calls';
+import { RETRYABLE_CODES } from '../world/errors';
 import type { WorldClient, WorldLink } from '../world/client';
 import { FileSession, type FileSessionOptions } from './session';
 import type { FileBatch, FileOpRecord, FileTransport, SendOutcome } from './transport';

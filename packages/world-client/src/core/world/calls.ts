@@ -1,227 +1,350 @@
-// The world's reducers as the client calls them: JSON-safe inputs (ids as strings, identities as
-// hex) validated up front, stored in the outbox, and turned into SDK calls only when sent.
-import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
-import { Identity, InternalError, SenderError } from 'spacetimedb';
+// Every write the world client can queue, spelled once: per reducer one spec with its input check
+// (input → outbox entry: key, JSON args, optional coalesce group) and its SDK send (entry → the
+// reducer call). The wrappers (`client.channels.open`, …) and the outbox delivery are built from
+// this record, so `OutboxKind` is a literal union and a misspelt kind does not compile.
+import { Identity } from 'spacetimedb';
 import type { DbConnection } from '../../module_bindings/index';
 import type { JsonValue } from '../outbox';
+import {
+  checkCount,
+  checkId,
+  checkIdentity,
+  checkJsonObject,
+  checkKey,
+  checkLineOps,
+  checkString,
+  checkStrings,
+  InvalidArgument,
+  newKey,
+} from './checks';
 import type { LineOpView } from './models';
 
-export type WorldErrorCode =
-  | 'invalid_argument'
-  | 'offline'
-  | 'disconnected'
-  | 'timeout'
-  | 'token_expired'
-  | 'not_joined'
-  | 'not_configured'
-  | 'denied'
-  | 'rejected'
-  | 'internal'
-  | 'storage_failed'
-  | 'closed';
+/** JSON args as stored in the outbox; the specs build them. */
+export type StoredArgs = { [key: string]: JsonValue };
 
-export type WorldResult<Value extends object = object> = ({ ok: true } & Value) | { ok: false; code: WorldErrorCode; message: string };
-
-/** Refusals that may succeed later unchanged: the outbox keeps them and tries again. */
-export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['offline', 'disconnected', 'timeout', 'token_expired', 'not_joined', 'not_configured', 'held']);
-
-/** What a failed reducer call means for the caller. */
-export function classifyCallError(error: unknown): { code: WorldErrorCode; message: string } {
-  if (error instanceof SenderError || (error instanceof Error && error.name === 'SenderError')) {
-    const message = error.message;
-    if (/token expired/.test(message)) return { code: 'token_expired', message };
-    if (/not joined; call join_world first/.test(message)) return { code: 'not_joined', message };
-    if (/world not configured/.test(message)) return { code: 'not_configured', message };
-    if (/ denied: /.test(message)) return { code: 'denied', message };
-    return { code: 'rejected', message };
-  }
-  if (error instanceof InternalError || (error instanceof Error && error.name === 'InternalError')) {
-    return { code: 'internal', message: error.message };
-  }
-  return { code: 'internal', message: error instanceof Error ? error.message : String(error) };
+/** What a spec's check turns a caller's input into: the outbox entry minus its kind. */
+export interface BuiltEntry<Args> {
+  /** The entry's key; doubles as the reducer's idempotency key or op id where it takes one. */
+  readonly key: string;
+  readonly args: Args;
+  /** Entries with the same coalesce group replace each other while queued (latest wins). */
+  readonly coalesce?: string;
 }
 
-export class InvalidArgument extends Error {
-  override readonly name = 'InvalidArgument';
+/** One reducer as the outbox carries it. */
+export interface CallSpec<Input, Args> {
+  /** Checks the input (throws {@link InvalidArgument}) and builds the entry to store. */
+  build(input: Input): BuiltEntry<Args>;
+  /** Sends a stored entry as the reducer call. */
+  send(conn: DbConnection, args: Args, key: string): Promise<void>;
 }
 
-/** A fresh idempotency key / op id: printable, unique, accepted by the module's key rule. */
-export function newKey(prefix: string): string {
-  return `${prefix}-${bytesToHex(randomBytes(16))}`;
-}
+// Ties a spec's Input and Args together while keeping the record's literal keys.
+const spec = <Input, Args extends StoredArgs>(s: CallSpec<Input, Args>): CallSpec<Input, Args> => s;
 
-const KEY = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
-const HEX64 = /^[0-9a-f]{64}$/;
-const U64_MAX = (1n << 64n) - 1n;
+const u64 = (value: string): bigint => BigInt(value);
+const identity = (value: string): Identity => Identity.fromString(value);
+const lineOps = (ops: readonly LineOpView[]) => ops.map((op) => ({ start: op.start, deleteCount: op.deleteCount, lines: [...op.lines] }));
+const storedOps = (ops: LineOpView[]) => ops as unknown as Array<{ start: number; deleteCount: number; lines: string[] }>;
+const channelOnly = (prefix: string) => (channelId: string) => ({ key: newKey(prefix), args: { channelId: checkId(channelId, 'channelId') } });
+const requestOnly = (prefix: string) => (requestId: string) => ({ key: newKey(prefix), args: { requestId: checkId(requestId, 'requestId') } });
+const linkOnly = (prefix: string) => (linkId: string) => ({ key: newKey(prefix), args: { linkId: checkId(linkId, 'linkId') } });
 
-export function checkKey(value: string | undefined, field: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !KEY.test(value)) {
-    throw new InvalidArgument(`${field} must be 1-128 characters from [A-Za-z0-9._:@/+=-]`);
-  }
-  return value;
-}
-
-/** A u64 id given as a decimal string (or a safe integer); returned as its canonical string. */
-export function checkId(value: string | number | undefined, field: string, fallback?: string): string {
-  if (value === undefined && fallback !== undefined) return fallback;
-  const text = typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? String(value) : value;
-  if (typeof text !== 'string' || !/^(0|[1-9][0-9]{0,19})$/.test(text) || BigInt(text) > U64_MAX) {
-    throw new InvalidArgument(`${field} must be a u64 written as a decimal string, got ${JSON.stringify(value)}`);
-  }
-  return text;
-}
-
-export function checkCount(value: number | undefined, field: string, fallback = 0, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 0 || value > max) {
-    throw new InvalidArgument(`${field} must be an integer from 0 to ${max}, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-export function checkIdentity(value: string | undefined, field: string): string {
-  if (typeof value !== 'string' || !HEX64.test(value)) throw new InvalidArgument(`${field} must be an identity as 64 lowercase hex characters`);
-  return value;
-}
-
-export function checkString(value: unknown, field: string, options: { allowEmpty?: boolean; fallback?: string } = {}): string {
-  if (value === undefined && options.fallback !== undefined) return options.fallback;
-  if (typeof value !== 'string') throw new InvalidArgument(`${field} must be a string`);
-  if (!options.allowEmpty && value === '') throw new InvalidArgument(`${field} must not be empty`);
-  return value;
-}
-
-export function checkStrings(value: readonly string[] | undefined, field: string): string[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw new InvalidArgument(`${field} must be a list of strings`);
-  return [...value];
-}
-
-export function checkJsonObject(value: unknown, field: string): string {
-  if (value === undefined) return '{}';
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgument(`${field} must be a JSON object`);
-  try {
-    return JSON.stringify(value);
-  } catch {
-    throw new InvalidArgument(`${field} must be serialisable as JSON`);
-  }
-}
-
-export function checkLineOps(ops: readonly LineOpView[] | undefined, field: string): LineOpView[] {
-  if (!Array.isArray(ops)) throw new InvalidArgument(`${field} must be a list of { start, deleteCount, lines }`);
-  return ops.map((op, index) => {
-    if (typeof op !== 'object' || op === null) throw new InvalidArgument(`${field}[${index}] must be an object`);
-    return {
-      start: checkCount(op.start, `${field}[${index}].start`, undefined, 0xffff_ffff),
-      deleteCount: checkCount(op.deleteCount, `${field}[${index}].deleteCount`, undefined, 0xffff_ffff),
-      lines: checkStrings(op.lines, `${field}[${index}].lines`),
-    };
-  });
-}
-
-type Args = Record<string, any>;
-type Call = (conn: DbConnection, args: Args, key: string) => Promise<void>;
-
-const u64 = (value: unknown): bigint => BigInt(value as string);
-const identity = (value: unknown): Identity => Identity.fromString(value as string);
-const lineOps = (ops: unknown) => (ops as LineOpView[]).map((op) => ({ start: op.start, deleteCount: op.deleteCount, lines: [...op.lines] }));
-
-/**
- * Every write the outbox can carry: entry kind → the reducer call. Args are the JSON form the
- * wrappers store (validated before they were stored); `key` is the entry's key, which doubles as
- * the idempotency key or op id where the reducer takes one.
- */
-export const OUTBOX_CALLS: Readonly<Record<string, Call>> = {
-  publish_message: (conn, a, key) =>
-    conn.reducers.publishMessage({
-      channelId: u64(a.channelId),
-      idempotencyKey: key,
-      kind: a.kind,
-      contentType: a.contentType,
-      payload: a.payload,
-      replyToSeq: BigInt(a.replyToSeq),
+/** Every write the outbox can carry: entry kind (the reducer's name) → its spec. */
+export const CALL_SPECS = {
+  publish_message: spec({
+    build: (input: { channelId: string; payload: string; kind?: string; contentType?: string; replyToSeq?: number; idempotencyKey?: string }) => ({
+      key: checkKey(input.idempotencyKey, 'idempotencyKey') ?? newKey('msg'),
+      args: {
+        channelId: checkId(input.channelId, 'channelId'),
+        payload: checkString(input.payload, 'payload'),
+        kind: checkString(input.kind, 'kind', { fallback: 'text' }),
+        contentType: checkString(input.contentType, 'contentType', { fallback: 'text/plain' }),
+        replyToSeq: checkCount(input.replyToSeq, 'replyToSeq'),
+      },
     }),
-  ack_message: (conn, a) =>
-    conn.reducers.ackMessage({ channelId: u64(a.channelId), seenSeq: BigInt(a.seenSeq), ackedSeq: BigInt(a.ackedSeq) }),
-  open_channel: (conn, a, key) =>
-    conn.reducers.openChannel({
-      idempotencyKey: key,
-      workspaceId: u64(a.workspaceId),
-      name: a.name,
-      topic: a.topic,
-      kind: a.kind,
-      isPrivate: a.isPrivate,
-      mirrorToNostr: a.mirrorToNostr,
-      participants: (a.participants as string[]).map(identity),
+    send: (conn, a, key) =>
+      conn.reducers.publishMessage({
+        channelId: u64(a.channelId),
+        idempotencyKey: key,
+        kind: a.kind,
+        contentType: a.contentType,
+        payload: a.payload,
+        replyToSeq: BigInt(a.replyToSeq),
+      }),
+  }),
+  ack_message: spec({
+    /** `seenOnly`: the automatic "seen" ack, which never moves the acknowledged mark. */
+    build: (input: { channelId: string; seq: number; ackedSeq?: number; seenOnly?: boolean }) => {
+      const channelId = checkId(input.channelId, 'channelId');
+      const seenSeq = checkCount(input.seq, 'seq');
+      if (input.seenOnly) return { key: newKey('seen'), coalesce: `seen:${channelId}`, args: { channelId, seenSeq, ackedSeq: 0 } };
+      const ackedSeq = checkCount(input.ackedSeq, 'ackedSeq', seenSeq);
+      return { key: newKey('ack'), coalesce: `ack:${channelId}`, args: { channelId, seenSeq, ackedSeq } };
+    },
+    send: (conn, a) => conn.reducers.ackMessage({ channelId: u64(a.channelId), seenSeq: BigInt(a.seenSeq), ackedSeq: BigInt(a.ackedSeq) }),
+  }),
+  open_channel: spec({
+    build: (input: {
+      name: string;
+      topic?: string;
+      kind?: 'group' | 'direct';
+      isPrivate?: boolean;
+      mirrorToNostr?: boolean;
+      participants?: string[];
+      workspaceId?: string;
+      idempotencyKey?: string;
+    }) => ({
+      key: checkKey(input.idempotencyKey, 'idempotencyKey') ?? newKey('chan'),
+      args: {
+        name: checkString(input.name, 'name'),
+        topic: checkString(input.topic, 'topic', { allowEmpty: true, fallback: '' }),
+        kind: input.kind ?? 'group',
+        isPrivate: input.isPrivate ?? input.kind === 'direct',
+        mirrorToNostr: input.mirrorToNostr ?? false,
+        participants: checkStrings(input.participants, 'participants').map((p, i) => checkIdentity(p, `participants[${i}]`)),
+        workspaceId: checkId(input.workspaceId, 'workspaceId', '0'),
+      },
     }),
-  join_channel: (conn, a) => conn.reducers.joinChannel({ channelId: u64(a.channelId) }),
-  leave_channel: (conn, a) => conn.reducers.leaveChannel({ channelId: u64(a.channelId) }),
-  close_channel: (conn, a) => conn.reducers.closeChannel({ channelId: u64(a.channelId) }),
-  add_channel_participant: (conn, a) =>
-    conn.reducers.addChannelParticipant({ channelId: u64(a.channelId), participant: identity(a.participant) }),
-  advertise_capabilities: (conn, a) =>
-    conn.reducers.advertiseCapabilities({
-      workspaceId: u64(a.workspaceId),
-      tools: a.tools,
-      models: a.models,
-      computeClasses: a.computeClasses,
-      maxConcurrency: a.maxConcurrency,
-      priceHints: a.priceHints,
-      constraints: a.constraints,
-      region: a.region,
+    send: (conn, a, key) =>
+      conn.reducers.openChannel({
+        idempotencyKey: key,
+        workspaceId: u64(a.workspaceId),
+        name: a.name,
+        topic: a.topic,
+        kind: a.kind,
+        isPrivate: a.isPrivate,
+        mirrorToNostr: a.mirrorToNostr,
+        participants: a.participants.map(identity),
+      }),
+  }),
+  join_channel: spec({ build: channelOnly('join'), send: (conn, a) => conn.reducers.joinChannel({ channelId: u64(a.channelId) }) }),
+  leave_channel: spec({ build: channelOnly('leave'), send: (conn, a) => conn.reducers.leaveChannel({ channelId: u64(a.channelId) }) }),
+  close_channel: spec({ build: channelOnly('close'), send: (conn, a) => conn.reducers.closeChannel({ channelId: u64(a.channelId) }) }),
+  add_channel_participant: spec({
+    build: (input: { channelId: string; participant: string }) => ({
+      key: newKey('seat'),
+      args: { channelId: checkId(input.channelId, 'channelId'), participant: checkIdentity(input.participant, 'participant') },
     }),
-  withdraw_capabilities: (conn, a) => conn.reducers.withdrawCapabilities({ workspaceId: u64(a.workspaceId) }),
-  request_compute: (conn, a, key) =>
-    conn.reducers.requestCompute({
-      idempotencyKey: key,
-      workspaceId: u64(a.workspaceId),
-      policyClass: a.policyClass,
-      jobEnvelope: a.jobEnvelope,
-      costHints: a.costHints,
-      maxPriceMsats: u64(a.maxPriceMsats),
-      slaMs: a.slaMs,
-      targetProvider: a.targetProvider === null ? undefined : identity(a.targetProvider),
+    send: (conn, a) => conn.reducers.addChannelParticipant({ channelId: u64(a.channelId), participant: identity(a.participant) }),
+  }),
+  advertise_capabilities: spec({
+    build: (input: {
+      computeClasses: string[];
+      tools?: string[];
+      models?: string[];
+      maxConcurrency?: number;
+      priceHints?: Record<string, unknown>;
+      constraints?: Record<string, unknown>;
+      region?: string;
+      workspaceId?: string;
+    }) => {
+      const workspaceId = checkId(input.workspaceId, 'workspaceId', '0');
+      return {
+        key: newKey('ad'),
+        coalesce: `ad:${workspaceId}`,
+        args: {
+          workspaceId,
+          computeClasses: checkStrings(input.computeClasses, 'computeClasses'),
+          tools: checkStrings(input.tools, 'tools'),
+          models: checkStrings(input.models, 'models'),
+          maxConcurrency: checkCount(input.maxConcurrency, 'maxConcurrency', 1, 0xffff_ffff),
+          priceHints: checkJsonObject(input.priceHints, 'priceHints'),
+          constraints: checkJsonObject(input.constraints, 'constraints'),
+          region: checkString(input.region, 'region', { allowEmpty: true, fallback: '' }),
+        },
+      };
+    },
+    send: (conn, a) =>
+      conn.reducers.advertiseCapabilities({
+        workspaceId: u64(a.workspaceId),
+        tools: a.tools,
+        models: a.models,
+        computeClasses: a.computeClasses,
+        maxConcurrency: a.maxConcurrency,
+        priceHints: a.priceHints,
+        constraints: a.constraints,
+        region: a.region,
+      }),
+  }),
+  withdraw_capabilities: spec({
+    build: (workspaceId: string | undefined) => {
+      const id = checkId(workspaceId, 'workspaceId', '0');
+      return { key: newKey('unad'), coalesce: `ad:${id}`, args: { workspaceId: id } };
+    },
+    send: (conn, a) => conn.reducers.withdrawCapabilities({ workspaceId: u64(a.workspaceId) }),
+  }),
+  request_compute: spec({
+    build: (input: {
+      policyClass: string;
+      /** The job envelope, e.g. { kind: 'hash.sha256', input: { text: '...' } }. */
+      job: Record<string, unknown>;
+      workspaceId?: string;
+      costHints?: Record<string, unknown>;
+      maxPriceMsats?: string;
+      slaMs?: number;
+      targetProvider?: string;
+      idempotencyKey?: string;
+    }) => ({
+      key: checkKey(input.idempotencyKey, 'idempotencyKey') ?? newKey('job'),
+      args: {
+        policyClass: checkString(input.policyClass, 'policyClass'),
+        jobEnvelope: checkJsonObject(input.job, 'job'),
+        workspaceId: checkId(input.workspaceId, 'workspaceId', '0'),
+        costHints: checkJsonObject(input.costHints, 'costHints'),
+        maxPriceMsats: checkId(input.maxPriceMsats, 'maxPriceMsats', '0'),
+        slaMs: checkCount(input.slaMs, 'slaMs', 0, 0xffff_ffff),
+        targetProvider: input.targetProvider === undefined ? null : checkIdentity(input.targetProvider, 'targetProvider'),
+      },
     }),
-  cancel_compute: (conn, a) => conn.reducers.cancelCompute({ requestId: u64(a.requestId) }),
-  accept_compute: (conn, a) => conn.reducers.acceptCompute({ requestId: u64(a.requestId) }),
-  reject_compute: (conn, a) => conn.reducers.rejectCompute({ requestId: u64(a.requestId), reason: a.reason }),
-  complete_compute: (conn, a) =>
-    conn.reducers.completeCompute({
-      requestId: u64(a.requestId),
-      success: a.success,
-      resultRef: a.resultRef,
-      resultHash: a.resultHash,
-      reason: a.reason,
+    send: (conn, a, key) =>
+      conn.reducers.requestCompute({
+        idempotencyKey: key,
+        workspaceId: u64(a.workspaceId),
+        policyClass: a.policyClass,
+        jobEnvelope: a.jobEnvelope,
+        costHints: a.costHints,
+        maxPriceMsats: u64(a.maxPriceMsats),
+        slaMs: a.slaMs,
+        targetProvider: a.targetProvider === null ? undefined : identity(a.targetProvider),
+      }),
+  }),
+  cancel_compute: spec({ build: requestOnly('cancel'), send: (conn, a) => conn.reducers.cancelCompute({ requestId: u64(a.requestId) }) }),
+  accept_compute: spec({ build: requestOnly('accept'), send: (conn, a) => conn.reducers.acceptCompute({ requestId: u64(a.requestId) }) }),
+  reject_compute: spec({
+    build: (input: { requestId: string; reason: string }) => ({
+      key: newKey('reject'),
+      args: { requestId: checkId(input.requestId, 'requestId'), reason: checkString(input.reason, 'reason', { allowEmpty: true }) },
     }),
-  apply_file_ops: (conn, a, key) =>
-    conn.reducers.applyFileOps({
-      workspaceId: u64(a.workspaceId),
-      path: a.path,
-      opId: key,
-      expectedBaseVersion: BigInt(a.expectedBaseVersion),
-      ops: lineOps(a.ops),
-      rangeHashes: (a.rangeHashes as Array<{ start: number; end: number; hash: string }>).map((range) => ({ ...range })),
+    send: (conn, a) => conn.reducers.rejectCompute({ requestId: u64(a.requestId), reason: a.reason }),
+  }),
+  complete_compute: spec({
+    build: (input: { requestId: string; success: boolean; resultRef?: string; resultHash?: string; reason?: string }) => {
+      if (typeof input.success !== 'boolean') throw new InvalidArgument('success must be true or false');
+      const resultHash = checkString(input.resultHash, 'resultHash', { allowEmpty: true, fallback: '' });
+      if (resultHash !== '' && !/^[0-9a-f]{64}$/.test(resultHash)) throw new InvalidArgument('resultHash must be empty or 64 lowercase hex characters');
+      return {
+        key: newKey('done'),
+        args: {
+          requestId: checkId(input.requestId, 'requestId'),
+          success: input.success,
+          resultRef: checkString(input.resultRef, 'resultRef', { allowEmpty: true, fallback: '' }),
+          resultHash,
+          reason: checkString(input.reason, 'reason', { allowEmpty: true, fallback: '' }),
+        },
+      };
+    },
+    send: (conn, a) =>
+      conn.reducers.completeCompute({ requestId: u64(a.requestId), success: a.success, resultRef: a.resultRef, resultHash: a.resultHash, reason: a.reason }),
+  }),
+  apply_file_ops: spec({
+    build: (input: {
+      workspaceId: string;
+      path: string;
+      expectedBaseVersion: number;
+      ops: LineOpView[];
+      rangeHashes?: Array<{ start: number; end: number; hash: string }>;
+      opId?: string;
+    }) => ({
+      key: checkKey(input.opId, 'opId') ?? newKey('op'),
+      args: {
+        workspaceId: checkId(input.workspaceId, 'workspaceId'),
+        path: checkString(input.path, 'path'),
+        expectedBaseVersion: checkCount(input.expectedBaseVersion, 'expectedBaseVersion'),
+        ops: storedOps(checkLineOps(input.ops, 'ops')),
+        rangeHashes: (input.rangeHashes ?? []).map((range, i) => ({
+          start: checkCount(range.start, `rangeHashes[${i}].start`, undefined, 0xffff_ffff),
+          end: checkCount(range.end, `rangeHashes[${i}].end`, undefined, 0xffff_ffff),
+          hash: checkString(range.hash, `rangeHashes[${i}].hash`),
+        })),
+      },
     }),
-  resolve_conflict: (conn, a, key) =>
-    conn.reducers.resolveConflict({
-      ticketId: u64(a.ticketId),
-      resolution: a.resolution,
-      opId: key,
-      expectedBaseVersion: BigInt(a.expectedBaseVersion),
-      ops: lineOps(a.ops),
+    send: (conn, a, key) =>
+      conn.reducers.applyFileOps({
+        workspaceId: u64(a.workspaceId),
+        path: a.path,
+        opId: key,
+        expectedBaseVersion: BigInt(a.expectedBaseVersion),
+        ops: lineOps(a.ops),
+        rangeHashes: a.rangeHashes.map((range) => ({ ...range })),
+      }),
+  }),
+  resolve_conflict: spec({
+    build: (input: { ticketId: string; resolution: 'accept_head' | 'patch'; expectedBaseVersion: number; ops?: LineOpView[]; opId?: string }) => ({
+      key: checkKey(input.opId, 'opId') ?? newKey('resolve'),
+      args: {
+        ticketId: checkId(input.ticketId, 'ticketId'),
+        resolution: checkString(input.resolution, 'resolution'),
+        expectedBaseVersion: checkCount(input.expectedBaseVersion, 'expectedBaseVersion'),
+        ops: storedOps(checkLineOps(input.ops ?? [], 'ops')),
+      },
     }),
-  create_workspace: (conn, a) => conn.reducers.createWorkspace({ slug: a.slug, name: a.name }),
-  invite_member: (conn, a) =>
-    conn.reducers.inviteMember({ workspaceId: u64(a.workspaceId), member: identity(a.member), role: a.role, capabilities: a.capabilities }),
-  remove_member: (conn, a) => conn.reducers.removeMember({ workspaceId: u64(a.workspaceId), member: identity(a.member) }),
-  leave_workspace: (conn, a) => conn.reducers.leaveWorkspace({ workspaceId: u64(a.workspaceId) }),
-  request_peer_link: (conn, a) => conn.reducers.requestPeerLink({ peer: identity(a.peer), kind: a.kind }),
-  accept_peer_link: (conn, a) => conn.reducers.acceptPeerLink({ linkId: u64(a.linkId) }),
-  close_peer_link: (conn, a) => conn.reducers.closePeerLink({ linkId: u64(a.linkId) }),
+    send: (conn, a, key) =>
+      conn.reducers.resolveConflict({
+        ticketId: u64(a.ticketId),
+        resolution: a.resolution,
+        opId: key,
+        expectedBaseVersion: BigInt(a.expectedBaseVersion),
+        ops: lineOps(a.ops),
+      }),
+  }),
+  create_workspace: spec({
+    build: (input: { slug: string; name: string }) => ({
+      key: newKey('ws'),
+      args: { slug: checkString(input.slug, 'slug'), name: checkString(input.name, 'name') },
+    }),
+    send: (conn, a) => conn.reducers.createWorkspace({ slug: a.slug, name: a.name }),
+  }),
+  invite_member: spec({
+    build: (input: { workspaceId: string; member: string; role: 'admin' | 'editor' | 'viewer'; capabilities?: string[] }) => ({
+      key: newKey('invite'),
+      args: {
+        workspaceId: checkId(input.workspaceId, 'workspaceId'),
+        member: checkIdentity(input.member, 'member'),
+        role: checkString(input.role, 'role'),
+        capabilities: checkStrings(input.capabilities, 'capabilities'),
+      },
+    }),
+    send: (conn, a) =>
+      conn.reducers.inviteMember({ workspaceId: u64(a.workspaceId), member: identity(a.member), role: a.role, capabilities: a.capabilities }),
+  }),
+  remove_member: spec({
+    build: (input: { workspaceId: string; member: string }) => ({
+      key: newKey('remove'),
+      args: { workspaceId: checkId(input.workspaceId, 'workspaceId'), member: checkIdentity(input.member, 'member') },
+    }),
+    send: (conn, a) => conn.reducers.removeMember({ workspaceId: u64(a.workspaceId), member: identity(a.member) }),
+  }),
+  leave_workspace: spec({
+    build: (workspaceId: string) => ({ key: newKey('wsleave'), args: { workspaceId: checkId(workspaceId, 'workspaceId') } }),
+    send: (conn, a) => conn.reducers.leaveWorkspace({ workspaceId: u64(a.workspaceId) }),
+  }),
+  request_peer_link: spec({
+    build: (input: { peer: string; kind: string }) => ({
+      key: newKey('peer'),
+      args: { peer: checkIdentity(input.peer, 'peer'), kind: checkString(input.kind, 'kind') },
+    }),
+    send: (conn, a) => conn.reducers.requestPeerLink({ peer: identity(a.peer), kind: a.kind }),
+  }),
+  accept_peer_link: spec({ build: linkOnly('peerok'), send: (conn, a) => conn.reducers.acceptPeerLink({ linkId: u64(a.linkId) }) }),
+  close_peer_link: spec({ build: linkOnly('peerclose'), send: (conn, a) => conn.reducers.closePeerLink({ linkId: u64(a.linkId) }) }),
 };
 
-export type OutboxKind = keyof typeof OUTBOX_CALLS;
+/** The kinds of outbox entries: exactly the reducers in {@link CALL_SPECS}. */
+export type OutboxKind = keyof typeof CALL_SPECS;
+/** What the caller passes for a kind. */
+export type CallInput<K extends OutboxKind> = Parameters<(typeof CALL_SPECS)[K]['build']>[0];
+/** What the outbox stores for a kind. */
+export type CallArgs<K extends OutboxKind> = ReturnType<(typeof CALL_SPECS)[K]['build']>['args'];
 
-/** JSON args as stored; the wrappers build them. */
-export type StoredArgs = { [key: string]: JsonValue };
+/** Whether a stored entry's kind is one this client knows (entries may come from an older build's storage). */
+export function isOutboxKind(kind: string): kind is OutboxKind {
+  return Object.prototype.hasOwnProperty.call(CALL_SPECS, kind);
+}
+
+/** Sends a stored entry of a known kind as its reducer call. */
+export function sendEntry(conn: DbConnection, kind: OutboxKind, args: StoredArgs, key: string): Promise<void> {
+  // The args were built by this kind's spec before they were stored.
+  const send = CALL_SPECS[kind].send as (conn: DbConnection, args: StoredArgs, key: string) => Promise<void>;
+  return send(conn, args, key);
+}

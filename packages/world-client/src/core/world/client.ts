@@ -15,25 +15,10 @@ import { errorMessage } from '../result';
 import { ChannelSequencer } from '../sequencer';
 import type { TokenSource, TransportPolicy, WorldToken } from '../token';
 import { SpacetimePrimary, TransportSelector, type CommsTransport } from '../transport';
-import { createSocketFactory, SocketAuthError, type WebSocketConstructor } from '../ws';
-import {
-  checkCount,
-  checkId,
-  checkIdentity,
-  checkJsonObject,
-  checkKey,
-  checkLineOps,
-  checkString,
-  checkStrings,
-  classifyCallError,
-  InvalidArgument,
-  newKey,
-  OUTBOX_CALLS,
-  RETRYABLE_CODES,
-  type StoredArgs,
-  type WorldErrorCode,
-  type WorldResult,
-} from './calls';
+import { createSocketFactory, SocketAuthError, type SdkSocketFactory, type WebSocketConstructor } from '../ws';
+import { CALL_SPECS, isOutboxKind, sendEntry, type BuiltEntry, type CallInput, type OutboxKind, type StoredArgs } from './calls';
+import { checkCount, checkId, checkString, InvalidArgument } from './checks';
+import { classifyCallError, FATAL_REFUSALS, RETRYABLE_CODES, type WorldErrorCode, type WorldResult } from './errors';
 import {
   toAssignment,
   toCapabilityAd,
@@ -51,7 +36,6 @@ import {
   toSession,
   toWorkspace,
   toWorldSettings,
-  type LineOpView,
   type MessageView,
 } from './models';
 import { appendBounded, byKey, createWorldStores, type PendingMessage, type WorldStores } from './stores';
@@ -331,187 +315,69 @@ export class WorldClient {
     return outcome.ok ? { ok: true, rttMs } : outcome;
   }
 
-  // ---- writes (outbox: stored, then delivered exactly once) ----
+  // ---- writes (outbox: stored, then delivered exactly once); each is its spec in CALL_SPECS ----
 
-  publishMessage(
-    input: { channelId: string; payload: string; kind?: string; contentType?: string; replyToSeq?: number; idempotencyKey?: string },
-    options?: WriteOptions,
-  ): Promise<WriteResult> {
-    return this.#write('publish_message', () => ({
-      key: checkKey(input.idempotencyKey, 'idempotencyKey') ?? newKey('msg'),
-      args: {
-        channelId: checkId(input.channelId, 'channelId'),
-        payload: checkString(input.payload, 'payload'),
-        kind: checkString(input.kind, 'kind', { fallback: 'text' }),
-        contentType: checkString(input.contentType, 'contentType', { fallback: 'text/plain' }),
-        replyToSeq: checkCount(input.replyToSeq, 'replyToSeq'),
-      },
-    }), options);
+  publishMessage(input: CallInput<'publish_message'>, options?: WriteOptions): Promise<WriteResult> {
+    return this.#write('publish_message', input, options);
   }
 
   /** Moves this node's checkpoint: seen through `seq` and acknowledged through `ackedSeq` (default: seq). */
   ackMessage(input: { channelId: string; seq: number; ackedSeq?: number }, options?: WriteOptions): Promise<WriteResult> {
-    return this.#write('ack_message', () => {
-      const channelId = checkId(input.channelId, 'channelId');
-      const seenSeq = checkCount(input.seq, 'seq');
-      const ackedSeq = checkCount(input.ackedSeq, 'ackedSeq', seenSeq);
-      return { key: newKey('ack'), coalesce: `ack:${channelId}`, args: { channelId, seenSeq, ackedSeq } };
-    }, options);
+    return this.#write('ack_message', { channelId: input.channelId, seq: input.seq, ackedSeq: input.ackedSeq }, options);
   }
 
-  async openChannel(
-    input: {
-      name: string;
-      topic?: string;
-      kind?: 'group' | 'direct';
-      isPrivate?: boolean;
-      mirrorToNostr?: boolean;
-      participants?: string[];
-      workspaceId?: string;
-      idempotencyKey?: string;
-    },
-    options?: WriteOptions,
-  ): Promise<WriteResult<{ channelId: string | null }>> {
-    const result = await this.#write('open_channel', () => ({
-      key: checkKey(input.idempotencyKey, 'idempotencyKey') ?? newKey('chan'),
-      args: {
-        name: checkString(input.name, 'name'),
-        topic: checkString(input.topic, 'topic', { allowEmpty: true, fallback: '' }),
-        kind: input.kind ?? 'group',
-        isPrivate: input.isPrivate ?? input.kind === 'direct',
-        mirrorToNostr: input.mirrorToNostr ?? false,
-        participants: checkStrings(input.participants, 'participants').map((p, i) => checkIdentity(p, `participants[${i}]`)),
-        workspaceId: checkId(input.workspaceId, 'workspaceId', '0'),
-      },
-    }), options);
+  async openChannel(input: CallInput<'open_channel'>, options?: WriteOptions): Promise<WriteResult<{ channelId: string | null }>> {
+    const result = await this.#write('open_channel', input, options);
     if (!result.ok) return result;
     const channel = Object.values(this.stores.channels.getState().mine).find((c) => c.idempotencyKey === result.key);
     return { ...result, channelId: channel?.id ?? null };
   }
 
   joinChannel(channelId: string, options?: WriteOptions): Promise<WriteResult> {
-    return this.#write('join_channel', () => ({ key: newKey('join'), args: { channelId: checkId(channelId, 'channelId') } }), options);
+    return this.#write('join_channel', channelId, options);
   }
 
   leaveChannel(channelId: string, options?: WriteOptions): Promise<WriteResult> {
-    return this.#write('leave_channel', () => ({ key: newKey('leave'), args: { channelId: checkId(channelId, 'channelId') } }), options);
+    return this.#write('leave_channel', channelId, options);
   }
 
   closeChannel(channelId: string, options?: WriteOptions): Promise<WriteResult> {
-    return this.#write('close_channel', () => ({ key: newKey('close'), args: { channelId: checkId(channelId, 'channelId') } }), options);
+    return this.#write('close_channel', channelId, options);
   }
 
-  addChannelParticipant(input: { channelId: string; participant: string }, options?: WriteOptions): Promise<WriteResult> {
-    return this.#write('add_channel_participant', () => ({
-      key: newKey('seat'),
-      args: { channelId: checkId(input.channelId, 'channelId'), participant: checkIdentity(input.participant, 'participant') },
-    }), options);
+  addChannelParticipant(input: CallInput<'add_channel_participant'>, options?: WriteOptions): Promise<WriteResult> {
+    return this.#write('add_channel_participant', input, options);
   }
 
-  advertiseCapabilities(
-    input: {
-      computeClasses: string[];
-      tools?: string[];
-      models?: string[];
-      maxConcurrency?: number;
-      priceHints?: Record<string, unknown>;
-      constraints?: Record<string, unknown>;
-      region?: string;
-      workspaceId?: string;
-    },
-    options?: WriteOptions,
-  ): Promise<WriteResult> {
-    return this.#write('advertise_capabilities', () => {
-      const workspaceId = checkId(input.workspaceId, 'workspaceId', '0');
-      return {
-        key: newKey('ad'),
-        coalesce: `ad:${workspaceId}`,
-        args: {
-          workspaceId,
-          computeClasses: checkStrings(input.computeClasses, 'computeClasses'),
-          tools: checkStrings(input.tools, 'tools'),
-          models: checkStrings(input.models, 'models'),
-          maxConcurrency: checkCount(input.maxConcurrency, 'maxConcurrency', 1, 0xffff_ffff),
-          priceHints: checkJsonObject(input.priceHints, 'priceHints'),
-          constraints: checkJsonObject(input.constraints, 'constraints'),
-          region: checkString(input.region, 'region', { allowEmpty: true, fallback: '' }),
-        },
-      };
-    }, options);
+  advertiseCapabilities(input: CallInput<'advertise_capabilities'>, options?: WriteOptions): Promise<WriteResult> {
+    return this.#write('advertise_capabilities', input, options);
   }
 
   withdrawCapabilities(workspaceId?: string, options?: WriteOptions): Promise<WriteResult> {
-    return this.#write('withdraw_capabilities', () => {
-      const id = checkId(workspaceId, 'workspaceId', '0');
-      return { key: newKey('unad'), coalesce: `ad:${id}`, args: { workspaceId: id } };
-    }, options);
+    return this.#write('withdraw_capabilities', workspaceId, options);
   }
 
-  async requestCompute(
-    input: {
-      policyClass: string;
-      /** The job envelope, e.g. { kind: 'hash.sha256', input: { text: '...' } }. */
-      job: Record<string, unknown>;
-      workspaceId?: string;
-      costHints?: Record<string, unknown>;
-      maxPriceMsats?: string;
-      slaMs?: number;
-      targetProvider?: string;
-      idempotencyKey?: string;
-    },
-    options?: WriteOptions,
-  ): Promise<WriteResult<{ requestId: string | null }>> {
-    const result = await this.#write('request_compute', () => ({
-      key: checkKey(input.idempotencyKey, 'idempotencyKey') ?? newKey('job'),
-      args: {
-        policyClass: checkString(input.policyClass, 'policyClass'),
-        jobEnvelope: checkJsonObject(input.job, 'job'),
-        workspaceId: checkId(input.workspaceId, 'workspaceId', '0'),
-        costHints: checkJsonObject(input.costHints, 'costHints'),
-        maxPriceMsats: checkId(input.maxPriceMsats, 'maxPriceMsats', '0'),
-        slaMs: checkCount(input.slaMs, 'slaMs', 0, 0xffff_ffff),
-        targetProvider: input.targetProvider === undefined ? null : checkIdentity(input.targetProvider, 'targetProvider'),
-      },
-    }), options);
+  async requestCompute(input: CallInput<'request_compute'>, options?: WriteOptions): Promise<WriteResult<{ requestId: string | null }>> {
+    const result = await this.#write('request_compute', input, options);
     if (!result.ok) return result;
     const request = Object.values(this.stores.compute.getState().requests).find((r) => r.idempotencyKey === result.key);
     return { ...result, requestId: request?.id ?? null };
   }
 
   cancelCompute(requestId: string, options?: WriteOptions): Promise<WriteResult> {
-    return this.#write('cancel_compute', () => ({ key: newKey('cancel'), args: { requestId: checkId(requestId, 'requestId') } }), options);
+    return this.#write('cancel_compute', requestId, options);
   }
 
   acceptCompute(requestId: string, options?: WriteOptions): Promise<WriteResult> {
-    return this.#write('accept_compute', () => ({ key: newKey('accept'), args: { requestId: checkId(requestId, 'requestId') } }), options);
+    return this.#write('accept_compute', requestId, options);
   }
 
-  rejectCompute(input: { requestId: string; reason: string }, options?: WriteOptions): Promise<WriteResult> {
-    return this.#write('reject_compute', () => ({
-      key: newKey('reject'),
-      args: { requestId: checkId(input.requestId, 'requestId'), reason: checkString(input.reason, 'reason', { allowEmpty: true }) },
-    }), options);
+  rejectCompute(input: CallInput<'reject_compute'>, options?: WriteOptions): Promise<WriteResult> {
+    return this.#write('reject_compute', input, options);
   }
 
-  completeCompute(
-    input: { requestId: string; success: boolean; resultRef?: string; resultHash?: string; reason?: string },
-    options?: WriteOptions,
-  ): Promise<WriteResult> {
-    return this.#write('complete_compute', () => {
-      if (typeof input.success !== 'boolean') throw new InvalidArgument('success must be true or false');
-      const resultHash = checkString(input.resultHash, 'resultHash', { allowEmpty: true, fallback: '' });
-      if (resultHash !== '' && !/^[0-9a-f]{64}$/.test(resultHash)) throw new InvalidArgument('resultHash must be empty or 64 lowercase hex characters');
-      return {
-        key: newKey('done'),
-        args: {
-          requestId: checkId(input.requestId, 'requestId'),
-          success: input.success,
-          resultRef: checkString(input.resultRef, 'resultRef', { allowEmpty: true, fallback: '' }),
-          resultHash,
-          reason: checkString(input.reason, 'reason', { allowEmpty: true, fallback: '' }),
-        },
-      };
-    }, options);
+  completeCompute(input: CallInput<'complete_compute'>, options?: WriteOptions): Promise<WriteResult> {
+    return this.#write('complete_compute', input, options);
   }
 
   /**
@@ -519,94 +385,43 @@ export class WorldClient {
    * world; one that overlaps newer changes is not applied and opens a conflict ticket instead:
    * then `conflictTicketId` names it (when the conflicts feature is on).
    */
-  async applyFileOps(
-    input: {
-      workspaceId: string;
-      path: string;
-      expectedBaseVersion: number;
-      ops: LineOpView[];
-      rangeHashes?: Array<{ start: number; end: number; hash: string }>;
-      opId?: string;
-    },
-    options?: WriteOptions,
-  ): Promise<WriteResult<{ conflictTicketId: string | null }>> {
-    const result = await this.#write('apply_file_ops', () => ({
-      key: checkKey(input.opId, 'opId') ?? newKey('op'),
-      args: {
-        workspaceId: checkId(input.workspaceId, 'workspaceId'),
-        path: checkString(input.path, 'path'),
-        expectedBaseVersion: checkCount(input.expectedBaseVersion, 'expectedBaseVersion'),
-        ops: checkLineOps(input.ops, 'ops') as unknown as StoredArgs[],
-        rangeHashes: (input.rangeHashes ?? []).map((range, i) => ({
-          start: checkCount(range.start, `rangeHashes[${i}].start`, undefined, 0xffff_ffff),
-          end: checkCount(range.end, `rangeHashes[${i}].end`, undefined, 0xffff_ffff),
-          hash: checkString(range.hash, `rangeHashes[${i}].hash`),
-        })),
-      },
-    }), options);
+  async applyFileOps(input: CallInput<'apply_file_ops'>, options?: WriteOptions): Promise<WriteResult<{ conflictTicketId: string | null }>> {
+    const result = await this.#write('apply_file_ops', input, options);
     if (!result.ok) return result;
     const ticket = Object.values(this.stores.conflicts.getState().tickets).find((t) => t.opId === result.key);
     return { ...result, conflictTicketId: ticket?.id ?? null };
   }
 
-  resolveConflict(
-    input: { ticketId: string; resolution: 'accept_head' | 'patch'; expectedBaseVersion: number; ops?: LineOpView[]; opId?: string },
-    options?: WriteOptions,
-  ): Promise<WriteResult> {
-    return this.#write('resolve_conflict', () => ({
-      key: checkKey(input.opId, 'opId') ?? newKey('resolve'),
-      args: {
-        ticketId: checkId(input.ticketId, 'ticketId'),
-        resolution: checkString(input.resolution, 'resolution'),
-        expectedBaseVersion: checkCount(input.expectedBaseVersion, 'expectedBaseVersion'),
-        ops: checkLineOps(input.ops ?? [], 'ops') as unknown as StoredArgs[],
-      },
-    }), options);
+  resolveConflict(input: CallInput<'resolve_conflict'>, options?: WriteOptions): Promise<WriteResult> {
+    return this.#write('resolve_conflict', input, options);
   }
 
-  createWorkspace(input: { slug: string; name: string }, options?: WriteOptions): Promise<WriteResult> {
-    return this.#write('create_workspace', () => ({
-      key: newKey('ws'),
-      args: { slug: checkString(input.slug, 'slug'), name: checkString(input.name, 'name') },
-    }), options);
+  createWorkspace(input: CallInput<'create_workspace'>, options?: WriteOptions): Promise<WriteResult> {
+    return this.#write('create_workspace', input, options);
   }
 
-  inviteMember(input: { workspaceId: string; member: string; role: 'admin' | 'editor' | 'viewer'; capabilities?: string[] }, options?: WriteOptions): Promise<WriteResult> {
-    return this.#write('invite_member', () => ({
-      key: newKey('invite'),
-      args: {
-        workspaceId: checkId(input.workspaceId, 'workspaceId'),
-        member: checkIdentity(input.member, 'member'),
-        role: checkString(input.role, 'role'),
-        capabilities: checkStrings(input.capabilities, 'capabilities'),
-      },
-    }), options);
+  inviteMember(input: CallInput<'invite_member'>, options?: WriteOptions): Promise<WriteResult> {
+    return this.#write('invite_member', input, options);
   }
 
-  removeMember(input: { workspaceId: string; member: string }, options?: WriteOptions): Promise<WriteResult> {
-    return this.#write('remove_member', () => ({
-      key: newKey('remove'),
-      args: { workspaceId: checkId(input.workspaceId, 'workspaceId'), member: checkIdentity(input.member, 'member') },
-    }), options);
+  removeMember(input: CallInput<'remove_member'>, options?: WriteOptions): Promise<WriteResult> {
+    return this.#write('remove_member', input, options);
   }
 
   leaveWorkspace(workspaceId: string, options?: WriteOptions): Promise<WriteResult> {
-    return this.#write('leave_workspace', () => ({ key: newKey('wsleave'), args: { workspaceId: checkId(workspaceId, 'workspaceId') } }), options);
+    return this.#write('leave_workspace', workspaceId, options);
   }
 
-  requestPeerLink(input: { peer: string; kind: string }, options?: WriteOptions): Promise<WriteResult> {
-    return this.#write('request_peer_link', () => ({
-      key: newKey('peer'),
-      args: { peer: checkIdentity(input.peer, 'peer'), kind: checkString(input.kind, 'kind') },
-    }), options);
+  requestPeerLink(input: CallInput<'request_peer_link'>, options?: WriteOptions): Promise<WriteResult> {
+    return this.#write('request_peer_link', input, options);
   }
 
   acceptPeerLink(linkId: string, options?: WriteOptions): Promise<WriteResult> {
-    return this.#write('accept_peer_link', () => ({ key: newKey('peerok'), args: { linkId: checkId(linkId, 'linkId') } }), options);
+    return this.#write('accept_peer_link', linkId, options);
   }
 
   closePeerLink(linkId: string, options?: WriteOptions): Promise<WriteResult> {
-    return this.#write('close_peer_link', () => ({ key: newKey('peerclose'), args: { linkId: checkId(linkId, 'linkId') } }), options);
+    return this.#write('close_peer_link', linkId, options);
   }
 
   // ---- live-only calls (meaningless later, so never queued) ----
@@ -654,7 +469,8 @@ export class WorldClient {
     return {
       open: (token, events) => {
         let connectionTokenExpiresAtMs: number | undefined;
-        const socketFactory = createSocketFactory({
+        let authRefused = false;
+        const sockets = createSocketFactory({
           WebSocket: this.#options.WebSocket,
           fetch,
           onFrame: () => this.#health.recordUpdate(this.#clock.now()),
@@ -662,7 +478,12 @@ export class WorldClient {
             connectionTokenExpiresAtMs = expiresAt;
           },
         });
-        return this.#openLink(token, events, socketFactory, () => connectionTokenExpiresAtMs);
+        const socketFactory: SdkSocketFactory = (args) =>
+          sockets(args).catch((error: unknown) => {
+            if (error instanceof SocketAuthError) authRefused = true;
+            throw error;
+          });
+        return this.#openLink(token, events, socketFactory, () => connectionTokenExpiresAtMs, () => authRefused);
       },
       // The world checks the control token's own expiry (`control_exp`), not the host's
       // short-lived connection token, so a link lives until the control token is refreshed.
@@ -687,8 +508,9 @@ export class WorldClient {
   #openLink(
     token: WorldToken,
     events: LinkEvents,
-    socketFactory: ReturnType<typeof createSocketFactory>,
+    socketFactory: SdkSocketFactory,
     connectionTokenExpiresAtMs: () => number | undefined,
+    authRefused: () => boolean,
   ): Promise<LinkState> {
     const id = this.#nextLinkId++;
     return new Promise<LinkState>((resolve, reject) => {
@@ -734,7 +556,9 @@ export class WorldClient {
             .subscribe(queries);
         })
         .onConnectError((_ctx, error) => {
-          const auth = error instanceof SocketAuthError || /Failed to verify token|refused the token/.test(errorMessage(error));
+          // The socket factory saw the server refuse the token (401/403); the SDK may rewrap
+          // the error on its way here, so the flag, not the error's text, carries that fact.
+          const auth = error instanceof SocketAuthError || authRefused();
           fail(new LinkError(auth ? 'auth' : 'transient', `cannot connect to the world: ${errorMessage(error)}`));
         })
         .onDisconnect((_ctx, error) => {
@@ -758,7 +582,7 @@ export class WorldClient {
     );
     if (outcome.ok) return;
     if (outcome.code === 'token_expired') throw new LinkError('auth', `join_world: ${outcome.message}`);
-    if (outcome.code === 'denied' && /lacks scope|not trusted|no token/.test(outcome.message)) {
+    if (outcome.refusal !== undefined && FATAL_REFUSALS.has(outcome.refusal)) {
       throw new LinkError('fatal', `the world refuses this node: ${outcome.message}`);
     }
     throw new LinkError('transient', `join_world failed: ${outcome.message}`);
@@ -788,22 +612,19 @@ export class WorldClient {
   async #deliverEntry(entry: OutboxEntry): Promise<DeliveryOutcome> {
     const link = this.#link;
     if (!link) return { ok: false, retry: true, code: 'offline', message: this.#offlineReason() };
-    const call = OUTBOX_CALLS[entry.kind];
-    if (!call) return { ok: false, retry: false, code: 'invalid_argument', message: `unknown outbox entry kind ${entry.kind}` };
-    const outcome = await this.#call(link, (conn) => call(conn, entry.args as Record<string, unknown>, entry.key));
+    const kind = entry.kind;
+    if (!isOutboxKind(kind)) return { ok: false, retry: false, code: 'invalid_argument', message: `unknown outbox entry kind ${kind}` };
+    const outcome = await this.#call(link, (conn) => sendEntry(conn, kind, entry.args as StoredArgs, entry.key));
     if (outcome.ok) return { ok: true };
     if (outcome.code === 'token_expired') void this.#manager.refreshNow();
     return { ok: false, retry: RETRYABLE_CODES.has(outcome.code), code: outcome.code, message: outcome.message };
   }
 
-  async #write(
-    kind: string,
-    build: () => { key: string; args: StoredArgs; coalesce?: string },
-    options: WriteOptions = {},
-  ): Promise<WriteResult> {
-    let entry;
+  /** Checks the input with its kind's spec, stores the entry, and (unless `wait: 'queued'`) waits for the world. */
+  async #write<K extends OutboxKind>(kind: K, input: CallInput<K>, options: WriteOptions = {}): Promise<WriteResult> {
+    let entry: BuiltEntry<StoredArgs>;
     try {
-      entry = build();
+      entry = (CALL_SPECS[kind].build as (input: CallInput<K>) => BuiltEntry<StoredArgs>)(input);
     } catch (error) {
       return invalid(error);
     }
@@ -1023,9 +844,7 @@ export class WorldClient {
     const checkpoints = this.stores.channels.getState().checkpoints;
     for (const [channelId, seq] of lastPerChannel) {
       if ((checkpoints[channelId]?.lastSeenSeq ?? 0) >= seq) continue;
-      void this.#write('ack_message', () => ({ key: newKey('seen'), coalesce: `seen:${channelId}`, args: { channelId, seenSeq: seq, ackedSeq: 0 } }), {
-        wait: 'queued',
-      });
+      void this.#write('ack_message', { channelId, seq, seenOnly: true }, { wait: 'queued' });
     }
   }
 
